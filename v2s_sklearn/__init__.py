@@ -1,0 +1,15 @@
+"""v2s-sklearn: time-series classification by reprogramming a frozen acoustic model.
+
+Voice2Series (Yang, Tsai and Chen, ICML 2021) as a scikit-learn estimator::
+
+    from v2s_sklearn import V2SClassifier
+    clf = V2SClassifier().fit(X_train, y_train)
+    clf.score(X_test, y_test)
+"""
+
+from .acoustic.registry import available_models, load_acoustic_model
+from .classifier import V2SClassifier
+
+__version__ = "0.1.0"
+
+__all__ = ["V2SClassifier", "available_models", "load_acoustic_model", "__version__"]

@@ -1,0 +1,5 @@
+"""Frozen source models: architectures, mel front end, checkpoints and the registry."""
+
+from .registry import DEFAULT_MODEL, FrozenAcousticModel, available_models, load_acoustic_model
+
+__all__ = ["DEFAULT_MODEL", "FrozenAcousticModel", "available_models", "load_acoustic_model"]

@@ -1,0 +1,174 @@
+"""Built-in acoustic models and ``load_acoustic_model``.
+
+Built-in weights ship inside the package (``weights/``) and are listed in
+``weights/manifest.json`` with their sha256; nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from .checkpoint import load_checkpoint, sha256_of
+
+DEFAULT_MODEL = "v2sa-synth"
+_WEIGHTS = resources.files(__package__) / "weights"
+
+
+def _manifest() -> dict[str, dict[str, Any]]:
+    return json.loads((_WEIGHTS / "manifest.json").read_text())
+
+
+def available_models() -> list[str]:
+    """Names of the built-in acoustic models."""
+    return sorted(_manifest())
+
+
+def model_info(name: str) -> dict[str, Any]:
+    """Manifest entry of a built-in model: file, sha256, architecture, metrics."""
+    manifest = _manifest()
+    if name not in manifest:
+        raise ValueError(f"unknown built-in acoustic model {name!r}; "
+                         f"available: {sorted(manifest)}")
+    return dict(manifest[name])
+
+
+class FrozenAcousticModel(nn.Module):
+    """A source model that cannot be trained: eval mode, no gradients to its weights.
+
+    Gradients still flow through it to its input, which is all reprogramming
+    needs. ``train()`` is a no-op, so batch-norm statistics never move.
+
+    Attributes
+    ----------
+    module : torch.nn.Module
+        The wrapped model, mapping ``(batch, samples)`` to ``(batch, K)`` logits.
+    class_names : list of str
+        Source class names (``class_<i>`` when the module has none).
+    sample_rate : int
+        Expected sampling rate in Hz.
+    input_length : int
+        Samples per input.
+    name : str or None
+        Built-in name or file the model came from.
+    """
+
+    def __init__(self, module: nn.Module, name: str | None = None) -> None:
+        super().__init__()
+        self.module = module.eval()
+        for parameter in self.module.parameters():
+            parameter.requires_grad_(False)
+        self.sample_rate = int(getattr(module, "sample_rate", 16000))
+        self.input_length = int(getattr(module, "input_length", self.sample_rate))
+        names: Sequence[str] | None = getattr(module, "class_names", None)
+        if names is None:
+            with torch.no_grad():
+                device = next(iter(module.parameters()), torch.zeros(())).device
+                logits = module(torch.zeros(1, self.input_length, device=device))
+            if logits.ndim != 2:
+                raise ValueError("an acoustic model must map (batch, samples) to "
+                                 f"(batch, K) logits; got output shape {tuple(logits.shape)}")
+            names = [f"class_{i}" for i in range(logits.shape[1])]
+        self.class_names = list(names)
+        self.name = name
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    def train(self, mode: bool = True) -> "FrozenAcousticModel":
+        return self  # frozen: always in eval mode
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return self.module(waveform)
+
+
+def _builtin_path(name: str) -> Path:
+    info = model_info(name)
+    path = Path(str(_WEIGHTS / info["file"]))
+    if not path.exists():
+        raise FileNotFoundError(f"the weights of built-in model {name!r} are missing: {path}; "
+                                "reinstall v2s-sklearn")
+    digest = sha256_of(path)
+    if digest != info["sha256"]:
+        raise ValueError(
+            f"{path} does not match the checksum of built-in model {name!r} "
+            f"(sha256 {digest[:12]}... expected {info['sha256'][:12]}...): the file is "
+            "truncated or was modified; reinstall v2s-sklearn or rerun `v2s pretrain`")
+    return path
+
+
+@lru_cache(maxsize=8)
+def _load_builtin(name: str) -> nn.Module:
+    # Cached on the CPU and copied per caller, so no caller can move or
+    # change another's model.
+    return load_checkpoint(_builtin_path(name))
+
+
+def _load_file(path: Path) -> nn.Module:
+    try:
+        return load_checkpoint(path)
+    except ValueError:
+        pass
+    try:
+        return torch.jit.load(str(path), map_location="cpu")
+    except Exception:
+        pass
+    # A whole pickled nn.Module: unpickling runs code, so only trusted files.
+    module = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(module, nn.Module):
+        raise ValueError(f"{path} holds a {type(module).__name__}, not an acoustic model")
+    return module
+
+
+def load_acoustic_model(
+    model: str | os.PathLike | nn.Module = DEFAULT_MODEL, device: str | torch.device = "cpu"
+) -> FrozenAcousticModel:
+    """Load a frozen source model.
+
+    Parameters
+    ----------
+    model : str, path or torch.nn.Module, default="v2sa-synth"
+        The name of a built-in model (see :func:`available_models`), the path
+        of a saved model (a v2s checkpoint, a TorchScript file or a pickled
+        ``nn.Module``; the latter runs code when loaded, so load only files you
+        trust), or a module mapping ``(batch, samples)`` waveforms to
+        ``(batch, K)`` logits (it is copied, never modified).
+    device : str or torch.device, default="cpu"
+        Where the model lives.
+
+    Returns
+    -------
+    FrozenAcousticModel
+        The model in eval mode with gradients disabled for its weights.
+
+    Examples
+    --------
+    >>> from v2s_sklearn import load_acoustic_model
+    >>> model = load_acoustic_model("v2sa-synth")
+    >>> len(model.class_names), model.sample_rate
+    (35, 16000)
+    """
+    device = str(torch.device(device))
+    if isinstance(model, FrozenAcousticModel):
+        return copy.deepcopy(model).to(device)
+    if isinstance(model, nn.Module):
+        return FrozenAcousticModel(copy.deepcopy(model)).to(device)
+    if isinstance(model, str) and model in _manifest():
+        return FrozenAcousticModel(copy.deepcopy(_load_builtin(model)), name=model).to(device)
+    if isinstance(model, (str, os.PathLike)):
+        path = Path(model)
+        if not path.exists():
+            raise ValueError(f"acoustic_model={str(model)!r} is neither a built-in model "
+                             f"({available_models()}) nor an existing file")
+        return FrozenAcousticModel(_load_file(path), name=str(path)).to(device)
+    raise TypeError("acoustic_model must be a built-in name, a path or a torch.nn.Module; "
+                    f"got {type(model).__name__}")

@@ -1,0 +1,504 @@
+"""``V2SClassifier``: Voice2Series reprogramming as a scikit-learn classifier."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+
+from .acoustic.registry import DEFAULT_MODEL, FrozenAcousticModel, load_acoustic_model
+from .label_mapping import (
+    LABEL_MAPPINGS,
+    frequency_label_map,
+    mapping_matrix,
+    random_label_map,
+    resolve_labels_per_class,
+    target_log_proba,
+)
+from .reprogram import Reprogrammer
+
+PREDICT_BATCH_SIZE = 256
+
+
+def resolve_device(device: str | torch.device, *, fitted: bool = False) -> torch.device:
+    """``"auto"`` means CUDA when available. A fitted model asked for a missing
+    GPU falls back to the CPU with a warning, so a model fitted on a GPU still
+    predicts on a CPU-only machine."""
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        if fitted:
+            warnings.warn(f"device={device!r} but CUDA is not available; using the CPU",
+                          RuntimeWarning, stacklevel=3)
+            return torch.device("cpu")
+        raise ValueError(f"device={device!r} but CUDA is not available; use "
+                         "device='cpu' or 'auto'")
+    return resolved
+
+
+class V2SClassifier(ClassifierMixin, BaseEstimator):
+    """Time-series classifier that reprograms a frozen acoustic model (Voice2Series).
+
+    Each series is zero-padded into the acoustic model's one-second input
+    (``n_segments`` copies at equal spacing), a trainable signal ``theta`` is
+    added, the frozen speech-command model scores the result, and a
+    many-to-one label map averages the probabilities of several source labels
+    into each class. Only ``theta`` is trained (Yang, Tsai and Chen, ICML 2021).
+
+    Parameters
+    ----------
+    acoustic_model : str, path or torch.nn.Module, default="v2sa-synth"
+        The frozen source model: a built-in name (see
+        ``v2s_sklearn.available_models()``), the path of a saved model, or a
+        module mapping ``(batch, samples)`` waveforms to ``(batch, K)`` logits.
+        The default is the attention-RNN (V2Sa) trained on synthesized
+        speech commands that ships with the package.
+    n_segments : int, default=1
+        Copies of the series placed into the source input.
+    mask : bool, default=False
+        If True, ``theta`` is zero where a copy of the series sits.
+    label_mapping : {"random", "frequency"}, default="random"
+        How source labels are assigned to classes: ``"random"`` (the paper) or
+        ``"frequency"`` (the labels the frozen model already predicts most for
+        each class on the training series, Tsai et al. 2020).
+    labels_per_class : int or "auto", default="auto"
+        Source labels averaged into each class; ``"auto"`` is
+        ``floor(K / n_classes)``.
+    dropout : float, default=0.1
+        Dropout rate on ``theta`` during training (never at prediction).
+    weight_decay : float, default=0.0
+        L2 penalty on ``theta`` (Adam's coupled weight decay).
+    learning_rate : float, default=0.01
+        Adam step size.
+    max_epochs : int, default=100
+        Upper bound on training epochs.
+    batch_size : int, default=32
+        Minibatch size.
+    validation_fraction : float, default=0.1
+        Stratified share of the training data held out to pick the best epoch
+        and stop early; 0 selects on the training loss instead.
+    n_iter_no_change : int or None, default=20
+        Stop after this many epochs without a lower validation loss; None
+        trains for ``max_epochs``.
+    device : str or torch.device, default="auto"
+        ``"auto"`` uses CUDA when present, else the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the validation split, label map, shuffling and dropout. With an
+        int, refitting on the CPU gives identical results.
+    verbose : int, default=0
+        0 is silent, 1 shows a progress bar over epochs, 2 also prints a line
+        per epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, sorted.
+    n_features_in_ : int
+        Values per series seen in ``fit`` (``n_channels_ * n_timepoints_``).
+    feature_names_in_ : ndarray of str
+        Column names of a DataFrame seen in ``fit``.
+    n_channels_ : int
+        Channels per series.
+    n_timepoints_ : int
+        Time points per series.
+    theta_ : ndarray of shape (input_length,)
+        The learned additive signal (before masking) at the best epoch.
+    label_map_ : dict
+        For each class, the tuple of source class names that serve it.
+    source_classes_ : list of str
+        The acoustic model's class names.
+    history_ : list of dict
+        Per epoch: ``epoch``, ``train_loss``, ``train_accuracy``,
+        ``valid_loss``, ``valid_accuracy`` (NaN without validation) and
+        ``seconds``.
+    best_epoch_ : int
+        Epoch (1-based) whose ``theta`` was kept.
+    device_ : torch.device
+        Where the model was fitted.
+
+    See Also
+    --------
+    v2s_sklearn.load_acoustic_model : load a frozen source model.
+
+    Notes
+    -----
+    The defaults follow measurements on UCR datasets with the built-in model;
+    ``docs/estimator.md`` lists them. The frozen model's weights and
+    batch-norm statistics never change.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from v2s_sklearn import V2SClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[np.sin(np.linspace(0, 6, 50))[None].repeat(10, 0),
+    ...           np.cos(np.linspace(0, 6, 50))[None].repeat(10, 0)]
+    >>> X = X + 0.1 * rng.standard_normal(X.shape)
+    >>> y = np.r_[["sin"] * 10, ["cos"] * 10]
+    >>> clf = V2SClassifier(max_epochs=3, validation_fraction=0, random_state=0)
+    >>> clf.fit(X, y).predict(X[:2]).shape
+    (2,)
+    """
+
+    def __init__(
+        self,
+        acoustic_model: str | os.PathLike | nn.Module = DEFAULT_MODEL,
+        n_segments: int = 1,
+        mask: bool = False,
+        label_mapping: str = "random",
+        labels_per_class: int | str = "auto",
+        dropout: float = 0.1,
+        weight_decay: float = 0.0,
+        learning_rate: float = 0.01,
+        max_epochs: int = 100,
+        batch_size: int = 32,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int | None = 20,
+        device: str | torch.device = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.acoustic_model = acoustic_model
+        self.n_segments = n_segments
+        self.mask = mask
+        self.label_mapping = label_mapping
+        self.labels_per_class = labels_per_class
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        def integer(name: str, low: int, allow_none: bool = False) -> None:
+            value = getattr(self, name)
+            if value is None and allow_none:
+                return
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{name} must be an int >= {low}; got {value!r}")
+
+        def real(name: str, low: float, high: float, high_open: bool = True) -> None:
+            value = getattr(self, name)
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+            ok = ok and low <= value and (value < high if high_open else value <= high)
+            if not ok:
+                bracket = ")" if high_open else "]"
+                raise ValueError(f"{name} must be a number in [{low}, {high}{bracket}; "
+                                 f"got {value!r}")
+
+        integer("n_segments", 1)
+        integer("max_epochs", 1)
+        integer("batch_size", 1)
+        integer("n_iter_no_change", 1, allow_none=True)
+        integer("verbose", 0)
+        real("dropout", 0.0, 1.0)
+        real("weight_decay", 0.0, math.inf)
+        real("learning_rate", 0.0, math.inf)
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be > 0; got {self.learning_rate!r}")
+        real("validation_fraction", 0.0, 1.0)
+        if self.label_mapping not in LABEL_MAPPINGS:
+            raise ValueError(f"label_mapping must be one of {LABEL_MAPPINGS}; "
+                             f"got {self.label_mapping!r}")
+        if not (self.labels_per_class == "auto" or (
+                isinstance(self.labels_per_class, numbers.Integral)
+                and not isinstance(self.labels_per_class, bool)
+                and self.labels_per_class >= 1)):
+            raise ValueError("labels_per_class must be 'auto' or an int >= 1; "
+                             f"got {self.labels_per_class!r}")
+        if not isinstance(self.mask, (bool, np.bool_)):
+            raise ValueError(f"mask must be True or False; got {self.mask!r}")
+
+    def _check_X(self, X: Any, y: Any = None, *, fitting: bool = False) -> Any:
+        """Validate X (and y when fitting); return float32 (n_series, n_channels, n_timepoints).
+
+        3-D input is flattened to (n_series, n_channels * n_timepoints) for
+        scikit-learn's checks, so ``n_features_in_`` counts values per series
+        whichever way the series come.
+        """
+        if isinstance(X, (list, tuple)):
+            X = np.asarray(X)
+        shape = getattr(X, "shape", None)
+        if shape is not None and len(shape) == 3:
+            if not fitting:
+                self._check_series_shape(shape)
+            channels, length = shape[1:]
+            X = np.asarray(X).reshape(shape[0], -1)
+        else:
+            channels, length = 1, None
+            if not fitting and self.n_channels_ > 1:
+                raise ValueError(
+                    f"{type(self).__name__} was fitted on {self.n_channels_}-channel series: "
+                    f"pass a 3-D array (n_series, {self.n_channels_}, {self.n_timepoints_}).")
+        kwargs = dict(dtype=(np.float64, np.float32))
+        if fitting:
+            X, y = validate_data(self, X, y, reset=True, **kwargs)
+        else:
+            try:
+                X = validate_data(self, X, reset=False, **kwargs)
+            except ValueError as error:
+                if "features, but" not in str(error):
+                    raise
+                raise ValueError(
+                    f"{error} Series must have the length seen in fit ({self.n_timepoints_} "
+                    "time points): resample or pad them, or refit.") from error
+        X = np.array(X, dtype=np.float32).reshape(len(X), channels, length or X.shape[1])
+        return (X, y) if fitting else X
+
+    def _check_series_shape(self, shape: tuple[int, ...]) -> None:
+        """A 3-D X at prediction must have the channels and length seen in fit."""
+        name = type(self).__name__
+        if shape[1] != self.n_channels_:
+            raise ValueError(f"X has {shape[1]} channels, but {name} was fitted on "
+                             f"{self.n_channels_}; pass series with the channels seen in fit")
+        if shape[2] != self.n_timepoints_:
+            raise ValueError(f"X has series of length {shape[2]}, but {name} was fitted "
+                             f"on length {self.n_timepoints_}: resample or pad them, or refit.")
+
+    # ----------------------------------------------------------------- fitting
+    def fit(self, X: Any, y: Any) -> "V2SClassifier":
+        """Learn ``theta`` for the training series.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_series, n_timepoints) or (n_series, n_channels, n_timepoints)
+            Training series; a DataFrame's rows are series.
+        y : array-like of shape (n_series,)
+            Class labels of any type.
+
+        Returns
+        -------
+        self : V2SClassifier
+            The fitted estimator.
+        """
+        self._check_params()
+        X, y = self._check_X(X, y, fitting=True)
+        check_classification_targets(y)
+        self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"{type(self).__name__} needs at least two classes to fit; "
+                             f"y holds 1 class ({self.classes_[0]!r}).")
+        _, self.n_channels_, self.n_timepoints_ = X.shape
+        self.device_ = resolve_device(self.device)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        rng = np.random.default_rng(seed)
+        generator = torch.Generator().manual_seed(seed)
+
+        model = load_acoustic_model(self.acoustic_model, device=self.device_)
+        self._frozen_model = model
+        self.source_classes_ = list(model.class_names)
+        n_classes = len(self.classes_)
+        per_class = resolve_labels_per_class(self.labels_per_class, model.n_classes,
+                                             n_classes)
+        reprogrammer = Reprogrammer(model.input_length, self.n_timepoints_, self.n_channels_,
+                                    self.n_segments, bool(self.mask), self.dropout)
+        reprogrammer = reprogrammer.to(self.device_)
+        train_idx, valid_idx = self._split(y_encoded, seed)
+
+        X_all = torch.from_numpy(X).to(self.device_)
+        y_all = torch.from_numpy(y_encoded.astype(np.int64)).to(self.device_)
+        if self.label_mapping == "random":
+            label_map = random_label_map(model.n_classes, n_classes, per_class, rng)
+        else:
+            source_proba = self._source_proba(model, reprogrammer, X_all[train_idx])
+            label_map = frequency_label_map(source_proba, y_encoded[train_idx], n_classes,
+                                            per_class)
+        self.label_map_ = {cls: tuple(self.source_classes_[k] for k in labels)
+                           for cls, labels in zip(self.classes_, label_map)}
+        matrix = mapping_matrix(label_map, model.n_classes).to(self.device_)
+
+        optimizer = torch.optim.Adam([reprogrammer.theta], lr=self.learning_rate,
+                                     weight_decay=self.weight_decay)
+        self.history_ = []
+        best_loss, best_theta, self.best_epoch_, stale = math.inf, None, 0, 0
+        epochs = self._progress(range(self.max_epochs))
+        for epoch in epochs:
+            started = time.perf_counter()
+            reprogrammer.train()
+            order = rng.permutation(train_idx)
+            total_loss, correct = 0.0, 0
+            for start in range(0, len(order), self.batch_size):
+                batch = torch.as_tensor(order[start : start + self.batch_size],
+                                        device=self.device_)
+                log_proba = target_log_proba(
+                    model(reprogrammer(X_all[batch], generator)), matrix)
+                loss = F.nll_loss(log_proba, y_all[batch])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total_loss += loss.detach() * len(batch)
+                correct += (log_proba.argmax(1) == y_all[batch]).sum()
+            row = {"epoch": epoch + 1,
+                   "train_loss": float(total_loss) / len(order),
+                   "train_accuracy": float(correct) / len(order),
+                   "valid_loss": math.nan, "valid_accuracy": math.nan}
+            if len(valid_idx):
+                reprogrammer.eval()
+                with torch.inference_mode():
+                    log_proba = self._log_proba_batches(model, reprogrammer, matrix,
+                                                        X_all[valid_idx])
+                    row["valid_loss"] = float(F.nll_loss(log_proba, y_all[valid_idx]))
+                    row["valid_accuracy"] = float(
+                        (log_proba.argmax(1) == y_all[valid_idx]).float().mean())
+            row["seconds"] = time.perf_counter() - started
+            self.history_.append(row)
+            monitored = row["valid_loss"] if len(valid_idx) else row["train_loss"]
+            if monitored < best_loss:
+                best_loss, best_theta, self.best_epoch_, stale = (
+                    monitored, reprogrammer.theta.detach().clone(), epoch + 1, 0)
+            else:
+                stale += 1
+            self._report(epochs, row)
+            if self.n_iter_no_change is not None and stale >= self.n_iter_no_change:
+                break
+        if best_theta is None:  # every loss was NaN: keep the last theta
+            best_theta, self.best_epoch_ = reprogrammer.theta.detach(), len(self.history_)
+        self.theta_ = best_theta.cpu().numpy().astype(np.float32)
+        return self
+
+    def _split(self, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Stratified train/validation indices; no validation when it cannot be made."""
+        index = np.arange(len(y))
+        if self.validation_fraction == 0:
+            return index, index[:0]
+        try:
+            train, valid = train_test_split(index, test_size=self.validation_fraction,
+                                            stratify=y, random_state=seed)
+        except ValueError as error:
+            warnings.warn(
+                f"no stratified validation split of validation_fraction="
+                f"{self.validation_fraction} fits {len(y)} series ({error}); training on "
+                "all of them and keeping the epoch of lowest training loss. Set "
+                "validation_fraction=0 to silence this.", UserWarning, stacklevel=3)
+            return index, index[:0]
+        return np.sort(train), np.sort(valid)
+
+    def _progress(self, epochs: range):
+        if not self.verbose:
+            return epochs
+        from tqdm.auto import tqdm
+
+        return tqdm(epochs, desc=type(self).__name__, unit="epoch", leave=True)
+
+    def _report(self, epochs: Any, row: dict) -> None:
+        if not self.verbose:
+            return
+        shown = {k: round(v, 4) for k, v in row.items()
+                 if k in ("train_loss", "valid_loss", "valid_accuracy") and v == v}
+        epochs.set_postfix(shown)
+        if self.verbose > 1:
+            epochs.write(" ".join(f"{k}={v:.4g}" for k, v in row.items()))
+
+    # --------------------------------------------------------------- predicting
+    @staticmethod
+    def _log_proba_batches(model: FrozenAcousticModel, reprogrammer: Reprogrammer,
+                           matrix: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+        return torch.cat([
+            target_log_proba(model(reprogrammer(X[i : i + PREDICT_BATCH_SIZE])), matrix)
+            for i in range(0, len(X), PREDICT_BATCH_SIZE)])
+
+    @staticmethod
+    def _source_proba(model: FrozenAcousticModel, reprogrammer: Reprogrammer,
+                      X: torch.Tensor) -> np.ndarray:
+        """Source-model probabilities of the padded series, theta not yet trained."""
+        with torch.inference_mode():
+            logits = torch.cat([model(reprogrammer.place(X[i : i + PREDICT_BATCH_SIZE]))
+                                for i in range(0, len(X), PREDICT_BATCH_SIZE)])
+        return torch.softmax(logits, dim=1).cpu().numpy()
+
+    def _predict_log_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        X = self._check_X(X)
+        device = resolve_device(self.device, fitted=True)
+        model = getattr(self, "_frozen_model", None)
+        if model is None or next(model.parameters()).device != device:
+            model = load_acoustic_model(self.acoustic_model, device=device)
+        reprogrammer = Reprogrammer(model.input_length, self.n_timepoints_, self.n_channels_,
+                                    self.n_segments, bool(self.mask), 0.0).to(device)
+        reprogrammer.theta.data.copy_(torch.from_numpy(self.theta_))
+        reprogrammer.eval()
+        index = {name: k for k, name in enumerate(model.class_names)}
+        label_map = [np.array([index[name] for name in self.label_map_[cls]])
+                     for cls in self.classes_]
+        matrix = mapping_matrix(label_map, model.n_classes).to(device)
+        with torch.inference_mode():
+            log_proba = self._log_proba_batches(model, reprogrammer, matrix,
+                                                torch.from_numpy(X).to(device))
+        return log_proba.double().cpu().numpy()
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Log of :meth:`predict_proba`."""
+        return self._predict_log_proba(X)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns in ``classes_`` order, rows summing to one.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_series, n_timepoints) or (n_series, n_channels, n_timepoints)
+
+        Returns
+        -------
+        ndarray of shape (n_series, n_classes)
+        """
+        proba = np.exp(self._predict_log_proba(X))
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Log-probabilities; for two classes, the log-odds of ``classes_[1]``.
+
+        Returns
+        -------
+        ndarray of shape (n_series,) or (n_series, n_classes)
+        """
+        log_proba = self._predict_log_proba(X)
+        if len(self.classes_) == 2:
+            return log_proba[:, 1] - log_proba[:, 0]
+        return log_proba
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class of each series.
+
+        Returns
+        -------
+        ndarray of shape (n_series,)
+        """
+        log_proba = self._predict_log_proba(X)  # checks fitted before classes_ is read
+        return self.classes_[np.argmax(log_proba, axis=1)]
+
+    # ---------------------------------------------------------------- plumbing
+    def __getstate__(self) -> dict:
+        # The working copy of the acoustic model is rebuilt from
+        # ``acoustic_model`` on demand: a built-in model's weights are reloaded
+        # by name, not pickled, and a GPU copy never reaches the pickle.
+        state = self.__dict__.copy()
+        state.pop("_frozen_model", None)
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # With check_estimator's few epochs, a 2-point "series" in a 16,000
+        # sample waveform cannot reach its 0.83 accuracy bar on blobs; the
+        # benchmarks measure real accuracy.
+        tags.classifier_tags.poor_score = True
+        return tags

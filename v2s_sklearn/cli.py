@@ -1,0 +1,106 @@
+"""The ``v2s`` command: ``demo``, ``models`` and ``pretrain``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+
+def _demo(args: argparse.Namespace) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no screen needed
+
+    from . import V2SClassifier
+    from .datasets import load_dataset
+    from .plotting import plot_history
+
+    X_train, y_train = load_dataset(args.dataset, "train", args.data_dir)
+    X_test, y_test = load_dataset(args.dataset, "test", args.data_dir)
+    print(f"{args.dataset}: {len(y_train)} train / {len(y_test)} test series of length "
+          f"{X_train.shape[-1]}, {len(set(y_train))} classes")
+    params = {"random_state": args.random_state, "verbose": 1, "device": args.device}
+    if args.max_epochs is not None:
+        params["max_epochs"] = args.max_epochs
+    clf = V2SClassifier(**params)
+    started = time.perf_counter()
+    clf.fit(X_train, y_train)
+    fit_seconds = time.perf_counter() - started
+    accuracy = clf.score(X_test, y_test)
+    print(f"test accuracy {accuracy:.4f}  fit time {fit_seconds:.1f} s  "
+          f"(best epoch {clf.best_epoch_} of {len(clf.history_)}, device {clf.device_}, "
+          f"acoustic model {clf.acoustic_model!r})")
+    figure = plot_history(clf)
+    figure.suptitle(f"{args.dataset}: test accuracy {accuracy:.3f}")
+    figure.savefig(args.output, dpi=120)
+    print(f"training curves saved to {args.output}")
+
+
+def _models(args: argparse.Namespace) -> None:
+    from .acoustic.registry import available_models, model_info
+
+    for name in available_models():
+        info = model_info(name)
+        meta = info.get("metadata", {})
+        print(f"{name}: {info['architecture']}, {info['n_parameters']} parameters, "
+              f"synthetic test accuracy {meta.get('test_accuracy', float('nan')):.3f}, "
+              f"real-clip accuracy {meta.get('real_clip_accuracy', float('nan')):.3f}")
+
+
+def _pretrain(args: argparse.Namespace) -> None:
+    from .acoustic.checkpoint import publish_checkpoint
+    from .pretrain.recipe import run
+
+    metrics = run(args)
+    if args.publish:
+        weights = Path(__file__).parent / "acoustic" / "weights"
+        entry = publish_checkpoint(args.output, args.publish, weights,
+                                   description=args.description)
+        print(json.dumps({"published": args.publish, "sha256": entry["sha256"]}))
+    print(json.dumps({k: v for k, v in metrics.items() if k != "history"}, indent=2))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="v2s", description="Time-series classification by reprogramming a frozen "
+                                "acoustic model (Voice2Series).")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="fit a dataset with the built-in model and "
+                                            "report test accuracy and fit time")
+    demo.add_argument("--dataset", default="GunPoint",
+                      help="dataset name (default %(default)s, shipped with sktime)")
+    demo.add_argument("--data-dir", default=None,
+                      help="folder of UCR datasets (NAME/NAME_TRAIN.tsv); default: "
+                           "the copies sktime ships")
+    demo.add_argument("--max-epochs", type=int, default=None)
+    demo.add_argument("--device", default="auto")
+    demo.add_argument("--random-state", type=int, default=0)
+    demo.add_argument("--output", default="v2s_demo.png",
+                      help="where to save the training curves (default %(default)s)")
+    demo.set_defaults(func=_demo)
+
+    models = commands.add_parser("models", help="list the built-in acoustic models")
+    models.set_defaults(func=_models)
+
+    from .pretrain.recipe import add_arguments
+
+    pretrain = commands.add_parser("pretrain", help="build an acoustic model from "
+                                   "synthesized (or real, --gsc-dir) speech commands")
+    add_arguments(pretrain)
+    pretrain.add_argument("--publish", default=None, metavar="NAME",
+                          help="copy the result into the package as built-in model NAME")
+    pretrain.add_argument("--description", default="")
+    pretrain.set_defaults(func=_pretrain)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""The ``v2s pretrain`` recipe: corpus (synthesized or real GSC) -> trained checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .corpus import Corpus, load_gsc_folder
+from .train import TrainConfig, train_acoustic_model
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output", default="artifacts/pretrain/v2sa_synth.pt",
+                        help="where to write the checkpoint (default: %(default)s)")
+    parser.add_argument("--corpus-dir", default="corpus/synth",
+                        help="synthesized corpus cache; reused when it exists")
+    parser.add_argument("--gsc-dir", default=None,
+                        help="train on a real Speech Commands v2 folder instead "
+                             "(WORD/SPEAKER_nohash_N.wav; nothing is downloaded)")
+    parser.add_argument("--espeak-clips", type=int, default=1,
+                        help="clips per espeak-ng voice (accent x variant) and word")
+    parser.add_argument("--flite-clips", type=int, default=40)
+    parser.add_argument("--festival-clips", type=int, default=25)
+    parser.add_argument("--words", default=None,
+                        help="comma-separated subset of the 35 words (for smoke tests)")
+    parser.add_argument("--max-espeak-variants", type=int, default=None,
+                        help="use only the first N espeak-ng variants (smoke tests)")
+    parser.add_argument("--engines", default="espeak-ng,flite,festival")
+    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
+    parser.add_argument("--no-augment", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--real-clips", default=None,
+                        help="folder with val_audios.npy/val_cmds.npy to report accuracy on")
+    parser.add_argument("--metrics", default=None, help="write metrics JSON here")
+
+
+def build_corpus(args: argparse.Namespace) -> Corpus:
+    if args.gsc_dir:
+        return load_gsc_folder(Path(args.gsc_dir))
+    folder = Path(args.corpus_dir)
+    if (folder / "audio.npy").exists():
+        print(f"reusing the corpus in {folder}")
+        return Corpus.load(folder)
+    from tqdm.auto import tqdm
+
+    from .corpus import WORDS
+    from .synthesize import espeak_variants, plan_jobs, synthesize_corpus
+
+    engines = args.engines.split(",")
+    variants = None
+    if "espeak-ng" in engines:
+        variants = espeak_variants()[: args.max_espeak_variants]
+    jobs, split_of = plan_jobs(
+        clips_per_espeak_voice=args.espeak_clips,
+        clips_per_flite_voice=args.flite_clips,
+        clips_per_festival_voice=args.festival_clips,
+        engines=engines, variants=variants,
+        words=args.words.split(",") if args.words else WORDS, seed=args.seed)
+    corpus = synthesize_corpus(jobs, split_of, progress=lambda it, total: tqdm(
+        it, total=total, desc="synthesizing", mininterval=10))
+    corpus.save(folder)
+    return corpus
+
+
+def run(args: argparse.Namespace) -> dict:
+    corpus = build_corpus(args)
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
+                         learning_rate=args.learning_rate, augment=not args.no_augment,
+                         seed=args.seed, threads=args.threads)
+    metrics = train_acoustic_model(corpus, args.output, config, real_clips=args.real_clips)
+    if args.metrics:
+        Path(args.metrics).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.metrics).write_text(json.dumps(metrics, indent=2))
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="v2s pretrain", description=__doc__)
+    add_arguments(parser)
+    run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()

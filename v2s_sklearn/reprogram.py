@@ -1,0 +1,96 @@
+"""The Voice2Series input transformation ``x' = Pad(x) + M * dropout(theta)``."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def segment_offsets(input_length: int, series_length: int, n_channels: int,
+                    n_segments: int) -> np.ndarray:
+    """Start sample of every (segment, channel) copy of the series.
+
+    The source input is cut into ``n_segments`` equal spans from the start;
+    each span holds the channels of the series back to back.
+
+    Returns
+    -------
+    ndarray of shape (n_segments, n_channels)
+
+    Raises
+    ------
+    ValueError
+        When the copies do not fit into ``input_length`` samples.
+    """
+    span = input_length // n_segments
+    needed = n_channels * series_length
+    if needed > span:
+        longest = span // n_channels
+        raise ValueError(
+            f"{n_segments} segment(s) of a {n_channels}-channel series of length "
+            f"{series_length} need {n_segments * needed} samples, but the acoustic model "
+            f"takes {input_length}. Use n_segments <= {max(input_length // needed, 0)} "
+            f"or shorten the series to at most {longest} points (e.g. by resampling)."
+        )
+    return (np.arange(n_segments)[:, None] * span
+            + np.arange(n_channels)[None, :] * series_length)
+
+
+class Reprogrammer(nn.Module):
+    """Places series into the source input and adds the trainable signal ``theta``.
+
+    Parameters
+    ----------
+    input_length : int
+        Samples of the source model's input (16,000 for one second at 16 kHz).
+    series_length : int
+        Time points of each target series.
+    n_channels : int
+        Channels of each target series.
+    n_segments : int
+        Copies of the series, at equal spacing from the start.
+    mask : bool
+        If True, ``theta`` only acts where no copy of the series sits.
+    dropout : float
+        Dropout rate on ``theta`` while training.
+
+    Attributes
+    ----------
+    theta : torch.nn.Parameter of shape (input_length,)
+        The trainable additive signal, initialised to zero.
+    """
+
+    def __init__(self, input_length: int, series_length: int, n_channels: int,
+                 n_segments: int, mask: bool, dropout: float) -> None:
+        super().__init__()
+        self.input_length = input_length
+        self.dropout = dropout
+        offsets = segment_offsets(input_length, series_length, n_channels, n_segments)
+        # index[s, c, t]: sample where point t of channel c lands in copy s
+        index = offsets[:, :, None] + np.arange(series_length)[None, None, :]
+        self.register_buffer("index", torch.as_tensor(index.reshape(-1), dtype=torch.long))
+        self.n_copies = n_segments
+        keep = np.ones(input_length, dtype=np.float32)
+        if mask:
+            keep[index.reshape(-1)] = 0.0
+        self.register_buffer("mask", torch.as_tensor(keep))
+        self.theta = nn.Parameter(torch.zeros(input_length))
+
+    def place(self, x: torch.Tensor) -> torch.Tensor:
+        """Zero-pad ``x`` of shape (batch, channels, length) into (batch, input_length)."""
+        batch = x.shape[0]
+        values = x.reshape(batch, 1, -1).expand(batch, self.n_copies, -1).reshape(batch, -1)
+        out = x.new_zeros(batch, self.input_length)
+        return out.index_copy(1, self.index, values)
+
+    def perturbation(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``M * dropout(theta)``; dropout only in training mode."""
+        theta = self.theta
+        if self.training and self.dropout > 0:
+            keep = torch.rand(theta.shape, generator=generator, device="cpu") >= self.dropout
+            theta = theta * keep.to(theta.device) / (1 - self.dropout)
+        return self.mask * theta
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.place(x) + self.perturbation(generator)
