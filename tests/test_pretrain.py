@@ -1,0 +1,111 @@
+"""Smoke tests of the pretraining recipe on a handful of clips (never a full run)."""
+
+from __future__ import annotations
+
+import shutil
+import wave
+
+import numpy as np
+import pytest
+
+from v2s_sklearn import load_acoustic_model
+from v2s_sklearn.cli import main as v2s
+from v2s_sklearn.pretrain.augment import augment_batch, spec_augment
+from v2s_sklearn.pretrain.corpus import WORDS, Corpus, fit_to_clip, load_gsc_folder
+from v2s_sklearn.pretrain.train import load_real_clips
+
+
+def _write_wav(path, samples, rate=16000):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+
+
+@pytest.fixture
+def gsc_folder(tmp_path):
+    """A tiny Speech Commands layout: 2 words x 4 speakers, official split lists."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "gsc"
+    t = np.arange(16000) / 16000
+    for w, word in enumerate(("yes", "no")):
+        for speaker in ("aaaa1111", "bbbb2222", "cccc3333", "dddd4444"):
+            for n in range(2):
+                tone = 0.3 * np.sin(2 * np.pi * (300 + 200 * w) * t)
+                _write_wav(root / word / f"{speaker}_nohash_{n}.wav",
+                           tone + 0.01 * rng.standard_normal(16000))
+    _write_wav(root / "_background_noise_" / "noise.wav", rng.standard_normal(16000) * 0.1)
+    (root / "validation_list.txt").write_text("yes/cccc3333_nohash_0.wav\nyes/cccc3333_nohash_1.wav\n"
+                                              "no/cccc3333_nohash_0.wav\nno/cccc3333_nohash_1.wav\n")
+    (root / "testing_list.txt").write_text("yes/dddd4444_nohash_0.wav\nno/dddd4444_nohash_0.wav\n"
+                                           "yes/dddd4444_nohash_1.wav\nno/dddd4444_nohash_1.wav\n")
+    return root
+
+
+def test_gsc_folder_is_read_with_speaker_disjoint_splits(gsc_folder):
+    corpus = load_gsc_folder(gsc_folder)
+    assert corpus.audio.shape == (16, 16000) and corpus.audio.dtype == np.int16
+    assert set(corpus.labels) == {WORDS.index("yes"), WORDS.index("no")}
+    speakers = {s: set(corpus.speakers[corpus.splits == s]) for s in ("train", "valid", "test")}
+    assert speakers == {"train": {"aaaa1111", "bbbb2222"}, "valid": {"cccc3333"},
+                        "test": {"dddd4444"}}
+
+
+def test_pretrain_on_a_gsc_folder_end_to_end(gsc_folder, tmp_path, capsys):
+    output = tmp_path / "model.pt"
+    v2s(["pretrain", "--gsc-dir", str(gsc_folder), "--epochs", "1", "--batch-size", "4",
+         "--output", str(output), "--metrics", str(tmp_path / "metrics.json")])
+    model = load_acoustic_model(output)
+    assert model.class_names == list(WORDS)
+    assert '"test_accuracy"' in capsys.readouterr().out
+    assert (tmp_path / "metrics.json").exists()
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None,
+                    reason="espeak-ng is not installed (apt-get install espeak-ng)")
+def test_synthesized_corpus_round_trip(tmp_path):
+    from v2s_sklearn.pretrain.synthesize import plan_jobs, synthesize_corpus
+
+    jobs, split_of = plan_jobs(engines=["espeak-ng"], variants=["f1", "m3", "klatt"],
+                               words=["yes", "sheila"])
+    corpus = synthesize_corpus(jobs, split_of, n_workers=2)
+    assert len(corpus.labels) == 3 * 7 * 2  # variants x accents x words
+    assert (np.abs(corpus.audio).max(axis=1) > 1000).all()  # every clip holds speech
+    by_split = {s: set(corpus.speakers[corpus.splits == s]) for s in ("train", "valid", "test")}
+    assert sum(len(v) for v in by_split.values()) == 3  # each variant in exactly one split
+    corpus.save(tmp_path / "corpus")
+    again = Corpus.load(tmp_path / "corpus")
+    np.testing.assert_array_equal(again.audio, corpus.audio)
+    np.testing.assert_array_equal(again.splits, corpus.splits)
+
+
+def test_fit_to_clip_trims_and_centres():
+    word = np.r_[np.zeros(3000), 0.5 * np.ones(4000), np.zeros(20000)]
+    clip = fit_to_clip(word)
+    loud = np.flatnonzero(clip)
+    assert clip.shape == (16000,) and len(loud) == 4000
+    assert loud[0] == 6000  # (16000 - 4000) / 2
+
+
+def test_corrupt_real_clips_are_dropped(tmp_path):
+    audio = np.random.default_rng(0).uniform(-0.5, 0.5, (4, 16000))
+    audio[1, 10] = np.nan
+    audio[3, 20:30] = 1e307
+    np.save(tmp_path / "val_audios.npy", audio)
+    np.save(tmp_path / "val_cmds.npy", np.array([2, 3, 4, 5]))
+    clips, labels = load_real_clips(tmp_path)
+    assert clips.shape == (2, 16000)
+    assert [WORDS[i] for i in labels] == ["yes", "up"]
+
+
+def test_augmentation_keeps_shape_and_range():
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(6, 16000) * 0.2
+    out = augment_batch(x, g)
+    assert out.shape == x.shape and out.abs().max() <= 1.0 and not torch.equal(out, x)
+    features = spec_augment(torch.ones(6, 126, 80), g)
+    assert features.shape == (6, 126, 80) and (features == 0).any()

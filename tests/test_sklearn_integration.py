@@ -1,0 +1,88 @@
+"""V2SClassifier inside scikit-learn: clone, params, Pipeline, search, CV, conformance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from v2s_sklearn import V2SClassifier
+
+from .conftest import FAST
+
+
+def z_normalise(X):
+    X = np.asarray(X, dtype=float)
+    return (X - X.mean(axis=1, keepdims=True)) / (X.std(axis=1, keepdims=True) + 1e-8)
+
+
+def test_clone_and_params_round_trip():
+    clf = V2SClassifier(n_segments=3, dropout=0.2, random_state=4)
+    params = clf.get_params()
+    assert params["n_segments"] == 3 and params["acoustic_model"] == "v2sa-synth"
+    twin = clone(clf)
+    assert twin is not clf and twin.get_params() == params
+    assert twin.set_params(n_segments=5).n_segments == 5 and clf.n_segments == 3
+
+
+def test_pipeline(italy):
+    X, y = italy
+    pipe = make_pipeline(FunctionTransformer(z_normalise), V2SClassifier(**FAST))
+    pipe.fit(X, y)
+    assert pipe.predict(X).shape == y.shape
+    assert 0.0 <= pipe.score(X, y) <= 1.0
+
+
+def test_grid_search_over_the_papers_hyperparameters(italy):
+    X, y = italy
+    search = GridSearchCV(V2SClassifier(**{**FAST, "max_epochs": 1}),
+                          {"dropout": [0.0, 0.2], "n_segments": [1, 2]},
+                          cv=StratifiedKFold(2), refit=True)
+    search.fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert search.best_params_["dropout"] in (0.0, 0.2)
+    assert search.best_estimator_.n_segments == search.best_params_["n_segments"]
+
+
+def test_cross_val_score_in_two_processes(italy):
+    X, y = italy
+    scores = cross_val_score(V2SClassifier(**{**FAST, "max_epochs": 1}), X, y,
+                             cv=StratifiedKFold(2), n_jobs=2)
+    assert scores.shape == (2,) and ((0 <= scores) & (scores <= 1)).all()
+
+
+# Small but real settings for scikit-learn's conformance suite.
+CHECKED = V2SClassifier(max_epochs=2, batch_size=64, validation_fraction=0.0, random_state=0)
+
+# float32 CPU and GPU kernels (MKL, cuBLAS, LSTM) sum in an order that depends
+# on the batch size, so a series scored in a batch of 20 and in a batch of 60
+# differs in the 7th significant digit. Labels do not change; see
+# test_predictions_do_not_depend_on_the_batch below. These two checks demand
+# rtol=1e-7, which float32 inference cannot promise.
+EXPECTED_FAILED_CHECKS = {
+    "check_methods_subset_invariance":
+        "float32 kernels round differently with the batch size (~1e-7 relative)",
+    "check_methods_sample_order_invariance":
+        "float32 kernels round differently with the batch size (~1e-7 relative)",
+}
+
+
+@parametrize_with_checks([CHECKED],
+                         expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+def test_sklearn_conformance(estimator, check):
+    check(estimator)
+
+
+def test_predictions_do_not_depend_on_the_batch(gunpoint):
+    X_train, y_train, X_test, _ = gunpoint
+    clf = V2SClassifier(**FAST).fit(X_train, y_train)
+    full = clf.predict_proba(X_test)
+    order = np.random.default_rng(0).permutation(len(X_test))
+    pieces = np.concatenate([clf.predict_proba(X_test[order[i:i + 3]])
+                             for i in range(0, len(X_test), 3)])
+    np.testing.assert_allclose(pieces, full[order], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(clf.predict(X_test[order]), clf.predict(X_test)[order])
