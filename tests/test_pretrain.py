@@ -68,8 +68,8 @@ def test_pretrain_on_a_gsc_folder_end_to_end(gsc_folder, tmp_path, capsys):
 def test_synthesized_corpus_round_trip(tmp_path):
     from v2s_sklearn.pretrain.synthesize import plan_jobs, synthesize_corpus
 
-    jobs, split_of = plan_jobs(engines=["espeak-ng"], variants=["f1", "m3", "klatt"],
-                               words=["yes", "sheila"])
+    jobs, split_of = plan_jobs(clips_per_espeak_voice=1, engines=["espeak-ng"],
+                               variants=["f1", "m3", "klatt"], words=["yes", "sheila"])
     corpus = synthesize_corpus(jobs, split_of, n_workers=2)
     assert len(corpus.labels) == 3 * 7 * 2  # variants x accents x words
     assert (np.abs(corpus.audio).max(axis=1) > 1000).all()  # every clip holds speech

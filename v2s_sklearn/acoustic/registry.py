@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import warnings
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -119,7 +120,9 @@ def _load_file(path: Path) -> nn.Module:
     except ValueError:
         pass
     try:
-        return torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():  # TorchScript files still load; torch warns it is old
+            warnings.simplefilter("ignore", FutureWarning)
+            return torch.jit.load(str(path), map_location="cpu")
     except Exception:
         pass
     # A whole pickled nn.Module: unpickling runs code, so only trusted files.
