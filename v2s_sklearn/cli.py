@@ -1,4 +1,4 @@
-"""The ``v2s`` command: ``demo``, ``models`` and ``pretrain``."""
+"""The ``v2s`` command: ``demo``, ``models``, ``pretrain`` and ``benchmark``."""
 
 from __future__ import annotations
 
@@ -62,6 +62,12 @@ def _pretrain(args: argparse.Namespace) -> None:
     print(json.dumps({k: v for k, v in metrics.items() if k != "history"}, indent=2))
 
 
+def _benchmark(args: argparse.Namespace) -> None:
+    from .benchmark import run_from_args
+
+    run_from_args(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="v2s", description="Time-series classification by reprogramming a frozen "
@@ -94,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
                           help="copy the result into the package as built-in model NAME")
     pretrain.add_argument("--description", default="")
     pretrain.set_defaults(func=_pretrain)
+
+    from .benchmark import add_arguments as add_benchmark_arguments
+
+    benchmark = commands.add_parser("benchmark", help="test accuracy and fit/predict time "
+                                    "of V2S and MiniRocket on UCR datasets (CSV, .md, .png)")
+    add_benchmark_arguments(benchmark)
+    benchmark.set_defaults(func=_benchmark)
     return parser
 
 

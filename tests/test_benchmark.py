@@ -1,0 +1,175 @@
+"""``v2s benchmark``: the runner, its CSV / markdown / plot, the search and the reference table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from v2s_sklearn.benchmark import (
+    CSV_COLUMNS,
+    BenchmarkConfig,
+    MiniRocketRidge,
+    find_datasets,
+    read_reference,
+    reference_table,
+    run_benchmark,
+    search_grid,
+    stratified_subset,
+    summary_table,
+)
+from v2s_sklearn.cli import main as v2s
+from v2s_sklearn.datasets import load_dataset
+
+QUICK = ["--max-epochs", "1", "--max-train", "20", "--max-test", "40"]
+
+
+def _read(path):
+    return pd.read_csv(path, dtype={"dataset": str, "method": str})
+
+
+def test_cli_writes_csv_markdown_and_plot(tmp_path, capsys):
+    output = tmp_path / "out" / "bench.csv"
+    v2s(["benchmark", "--datasets", "ItalyPowerDemand", "--methods", "v2s,minirocket",
+         "--output", str(output), *QUICK])
+    table = _read(output)
+    assert tuple(table.columns) == CSV_COLUMNS
+    assert sorted(zip(table["dataset"], table["method"])) == [
+        ("ItalyPowerDemand", "minirocket"), ("ItalyPowerDemand", "v2s")]
+    assert table["accuracy"].between(0, 1).all()
+    assert (table["fit_seconds"] > 0).all() and (table["predict_seconds"] > 0).all()
+
+    # The CSV's accuracy is the TEST accuracy of the method fitted on TRAIN.
+    X_train, y_train = stratified_subset(*load_dataset("ItalyPowerDemand", "train"), 20, 0)
+    X_test, y_test = stratified_subset(*load_dataset("ItalyPowerDemand", "test"), 40, 0)
+    assert len(y_train) == 20 and len(y_test) == 40
+    expected = MiniRocketRidge(random_state=0).fit(X_train, y_train).score(X_test, y_test)
+    assert table.set_index("method").loc["minirocket", "accuracy"] == pytest.approx(expected)
+    assert expected > 0.8  # MiniRocket really learned ItalyPowerDemand
+
+    report = output.with_suffix(".md").read_text()
+    assert "| v2s |" in report and "| minirocket |" in report
+    assert "max_epochs **1 (overridden" in report and "warm-up" in report
+    assert "at most 20 TRAIN and 40 TEST" in report
+    assert output.with_suffix(".png").stat().st_size > 10_000
+    out = capsys.readouterr().out
+    assert "ItalyPowerDemand v2s: accuracy" in out and "ItalyPowerDemand minirocket" in out
+
+
+def _write_ucr(folder, name, X, y):
+    (folder / name).mkdir(parents=True)
+    for split, (Xs, ys) in {"TRAIN": (X[0], y[0]), "TEST": (X[1], y[1])}.items():
+        lines = ["\t".join([label, *map(repr, row)]) for label, row in zip(ys, Xs.tolist())]
+        (folder / name / f"{name}_{split}.tsv").write_text("\n".join(lines) + "\n")
+
+
+def test_data_dir_finds_and_runs_every_dataset(tmp_path):
+    data = tmp_path / "ucr"
+    for name, source, n_test in (("Italy", "ItalyPowerDemand", 30), ("Gun", "GunPoint", 30)):
+        train = stratified_subset(*load_dataset(source, "train"), 16, 0)
+        test = stratified_subset(*load_dataset(source, "test"), n_test, 0)
+        _write_ucr(data, name, (train[0], test[0]), (train[1], test[1]))
+    (data / "notes").mkdir()  # a folder that is not a dataset is ignored
+    assert find_datasets(data) == ["Gun", "Italy"]
+
+    lines = []
+    outcome = run_benchmark(methods=["minirocket"], output=tmp_path / "r.csv",
+                            data_dir=data, log=lines.append)
+    table = _read(tmp_path / "r.csv")
+    assert tuple(table.columns) == CSV_COLUMNS
+    assert sorted(table["dataset"]) == ["Gun", "Italy"] and set(table["method"]) == {
+        "minirocket"}
+    assert table["accuracy"].between(0, 1).all() and not outcome.failures
+    assert sum("minirocket: accuracy" in line for line in lines) == 2
+    assert (tmp_path / "r.md").exists() and (tmp_path / "r.png").exists()
+
+
+def test_rows_reach_disk_as_they_are_measured_and_resume_skips_them(tmp_path):
+    output = tmp_path / "r.csv"
+    on_disk = []
+
+    def log(line):
+        if "accuracy" in line:
+            on_disk.append(len(_read(output)))
+
+    config = BenchmarkConfig(max_train=16, max_test=30)
+    run_benchmark(["ItalyPowerDemand", "GunPoint"], ["minirocket"], output, config=config,
+                  log=log)
+    assert on_disk == [1, 2]  # each row was flushed before the next method ran
+    first = _read(output)
+
+    lines = []
+    run_benchmark(["ItalyPowerDemand", "GunPoint", "ArrowHead"], ["minirocket"], output,
+                  config=config, resume=True, log=lines.append)
+    table = _read(output)
+    assert list(table["dataset"]) == ["ItalyPowerDemand", "GunPoint", "ArrowHead"]
+    pd.testing.assert_frame_equal(table.iloc[:2], first)
+    assert [line for line in lines if "accuracy" in line][0].startswith("[3/3] ArrowHead")
+
+
+def test_a_failing_dataset_is_reported_and_the_others_still_run(tmp_path, capsys):
+    output = tmp_path / "r.csv"
+    with pytest.raises(SystemExit) as exit_info:
+        v2s(["benchmark", "--datasets", "NoSuchDataset,ItalyPowerDemand", "--methods",
+             "minirocket", "--output", str(output), "--max-train", "16", "--max-test", "20"])
+    assert exit_info.value.code == 1
+    assert list(_read(output)["dataset"]) == ["ItalyPowerDemand"]
+    assert "NoSuchDataset minirocket" in capsys.readouterr().err
+    assert "NoSuchDataset" in output.with_suffix(".md").read_text()
+
+
+@pytest.mark.filterwarnings("ignore:no stratified validation split")
+def test_search_runs_the_grid_on_train_and_reports_its_choice(tmp_path):
+    config = BenchmarkConfig(max_epochs=1, search_dropout=[0.0, 0.3],
+                             search_segments=[1, 1000], search_folds=2, max_train=12,
+                             max_test=20)
+    X = np.zeros((5, 24))
+    assert search_grid(config, X) == {"dropout": [0.0, 0.3], "n_segments": [1]}
+    assert search_grid(config, np.zeros((5, 2, 8)))["n_segments"] == [1, 1000]
+
+    outcome = run_benchmark(["ItalyPowerDemand"], ["v2s-search"], tmp_path / "s.csv",
+                            config=config, log=lambda line: None)
+    table = _read(tmp_path / "s.csv")
+    assert list(table["method"]) == ["v2s-search"] and table["accuracy"].between(0, 1).all()
+    note = outcome.notes[("ItalyPowerDemand", "v2s-search")]
+    assert "n_segments=1" in note and ("dropout=0.0" in note or "dropout=0.3" in note)
+    assert "v2s-search grid" in (tmp_path / "s.md").read_text()
+
+
+def test_search_needs_two_series_per_class(tmp_path):
+    config = BenchmarkConfig(max_epochs=1, max_train=2, max_test=10)
+    outcome = run_benchmark(["ItalyPowerDemand"], ["v2s-search"], tmp_path / "s.csv",
+                            config=config, log=lambda line: None)
+    assert outcome.failures and "at least 2 TRAIN series per class" in outcome.failures[0][2]
+
+
+def test_cli_rejects_unknown_methods_and_bad_numbers(tmp_path):
+    with pytest.raises(SystemExit, match="unknown method"):
+        v2s(["benchmark", "--methods", "v2s,rocket", "--output", str(tmp_path / "x.csv")])
+    with pytest.raises(SystemExit, match="max-epochs"):
+        v2s(["benchmark", "--max-epochs", "0", "--output", str(tmp_path / "x.csv")])
+
+
+def test_reference_table_puts_the_paper_beside_ours(tmp_path):
+    results = pd.DataFrame(
+        [("Coffee", "v2s", 0.9, 1.0, 0.1), ("Coffee", "minirocket", 1.0, 0.2, 0.1),
+         ("Wine", "v2s", 0.5, 1.0, 0.1), ("Wine", "minirocket", 0.7, 0.2, 0.1),
+         ("Toy", "v2s", 0.8, 1.0, 0.1), ("Toy", "minirocket", 0.6, 0.2, 0.1)],
+        columns=CSV_COLUMNS)
+    reference = tmp_path / "paper.csv"
+    reference.write_text("dataset,length,sota,v2s_a\nCoffee,286,100,96\nWine,234,90,80\n")
+    assert read_reference(reference).loc["Wine", "paper V2Sa"] == pytest.approx(0.8)
+
+    table = reference_table(results, reference)
+    lines = table.splitlines()
+    assert lines[0] == "| dataset | v2s | minirocket | paper V2Sa | paper sota |"
+    assert lines[2] == "| Coffee | 0.9000 | 1.0000 | 0.9600 | 1.0000 |"
+    assert lines[4] == "| Toy | 0.8000 | 0.6000 | – | – |"  # not in the paper
+    # means over the datasets with every figure: Coffee and Wine
+    assert lines[5] == ("| **mean (2 datasets)** | **0.7000** | **0.8500** | **0.8800** | "
+                        "**0.9500** |")
+
+    summary = summary_table(results).splitlines()
+    v2s_row = next(line for line in summary if line.startswith("| v2s |"))
+    # v2s: mean 0.7333, wins Toy only, rank (2 + 2 + 1) / 3
+    assert "| 3 | 0.7333 | 1.67 | 1 |" in v2s_row
