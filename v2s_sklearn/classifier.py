@@ -29,6 +29,7 @@ from .label_mapping import (
     target_log_proba,
 )
 from .reprogram import Reprogrammer
+from .spectral import ReprogrammedModel
 
 PREDICT_BATCH_SIZE = 256
 
@@ -304,7 +305,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.device_ = resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         rng = np.random.default_rng(seed)
-        generator = torch.Generator().manual_seed(seed)
+        # Shuffling and dropout draw on the training device, so no step waits
+        # for a host-to-device copy.
+        generator = torch.Generator(device=self.device_).manual_seed(seed)
 
         model = load_acoustic_model(self.acoustic_model, device=self.device_)
         self._frozen_model = model
@@ -315,6 +318,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         reprogrammer = Reprogrammer(model.input_length, self.n_timepoints_, self.n_channels_,
                                     self.n_segments, bool(self.mask), self.dropout)
         reprogrammer = reprogrammer.to(self.device_)
+        network = ReprogrammedModel(model, reprogrammer)
         train_idx, valid_idx = self._split(y_encoded, seed)
 
         X_all = torch.from_numpy(X).to(self.device_)
@@ -329,21 +333,22 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                            for cls, labels in zip(self.classes_, label_map)}
         matrix = mapping_matrix(label_map, model.n_classes).to(self.device_)
 
+        train_rows = torch.as_tensor(train_idx, device=self.device_)
         optimizer = torch.optim.Adam([reprogrammer.theta], lr=self.learning_rate,
-                                     weight_decay=self.weight_decay)
+                                     weight_decay=self.weight_decay,
+                                     fused=self.device_.type == "cuda")
         self.history_ = []
         best_loss, best_theta, self.best_epoch_, stale = math.inf, None, 0, 0
         epochs = self._progress(range(self.max_epochs))
         for epoch in epochs:
             started = time.perf_counter()
             reprogrammer.train()
-            order = rng.permutation(train_idx)
+            order = train_rows[torch.randperm(len(train_rows), generator=generator,
+                                              device=self.device_)]
             total_loss, correct = 0.0, 0
             for start in range(0, len(order), self.batch_size):
-                batch = torch.as_tensor(order[start : start + self.batch_size],
-                                        device=self.device_)
-                log_proba = target_log_proba(
-                    model(reprogrammer(X_all[batch], generator)), matrix)
+                batch = order[start : start + self.batch_size]
+                log_proba = target_log_proba(network(X_all[batch], generator), matrix)
                 loss = F.nll_loss(log_proba, y_all[batch])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -357,8 +362,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             if len(valid_idx):
                 reprogrammer.eval()
                 with torch.inference_mode():
-                    log_proba = self._log_proba_batches(model, reprogrammer, matrix,
-                                                        X_all[valid_idx])
+                    log_proba = self._log_proba_batches(network, matrix, X_all[valid_idx])
                     row["valid_loss"] = float(F.nll_loss(log_proba, y_all[valid_idx]))
                     row["valid_accuracy"] = float(
                         (log_proba.argmax(1) == y_all[valid_idx]).float().mean())
@@ -413,11 +417,10 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
 
     # --------------------------------------------------------------- predicting
     @staticmethod
-    def _log_proba_batches(model: FrozenAcousticModel, reprogrammer: Reprogrammer,
-                           matrix: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
-        return torch.cat([
-            target_log_proba(model(reprogrammer(X[i : i + PREDICT_BATCH_SIZE])), matrix)
-            for i in range(0, len(X), PREDICT_BATCH_SIZE)])
+    def _log_proba_batches(network: ReprogrammedModel, matrix: torch.Tensor,
+                           X: torch.Tensor) -> torch.Tensor:
+        return torch.cat([target_log_proba(network(X[i : i + PREDICT_BATCH_SIZE]), matrix)
+                          for i in range(0, len(X), PREDICT_BATCH_SIZE)])
 
     @staticmethod
     def _source_proba(model: FrozenAcousticModel, reprogrammer: Reprogrammer,
@@ -443,8 +446,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         label_map = [np.array([index[name] for name in self.label_map_[cls]])
                      for cls in self.classes_]
         matrix = mapping_matrix(label_map, model.n_classes).to(device)
+        network = ReprogrammedModel(model, reprogrammer)
         with torch.inference_mode():
-            log_proba = self._log_proba_batches(model, reprogrammer, matrix,
+            log_proba = self._log_proba_batches(network, matrix,
                                                 torch.from_numpy(X).to(device))
         return log_proba.double().cpu().numpy()
 

@@ -88,8 +88,8 @@ class Reprogrammer(nn.Module):
         """``M * dropout(theta)``; dropout only in training mode."""
         theta = self.theta
         if self.training and self.dropout > 0:
-            keep = torch.rand(theta.shape, generator=generator, device="cpu") >= self.dropout
-            theta = theta * keep.to(theta.device) / (1 - self.dropout)
+            keep = torch.rand(theta.shape, generator=generator, device=theta.device)
+            theta = theta * (keep >= self.dropout) / (1 - self.dropout)
         return self.mask * theta
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

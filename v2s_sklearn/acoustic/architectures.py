@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from .frontend import LogMelFrontend
+from .optimize import FoldedTimeConv
 
 
 class AttRNN(nn.Module):
@@ -78,6 +79,17 @@ class AttRNN(nn.Module):
             nn.Linear(32, len(self.class_names)),
         )
         self.last_attention_: torch.Tensor | None = None
+        # Set by fold_frozen(): a faster, equivalent convolution block.
+        self.conv_folded: FoldedTimeConv | None = None
+
+    def fold_frozen(self) -> None:
+        """Use a faster equivalent of the convolution block from now on.
+
+        Only valid while the weights stay fixed (the folded copy does not follow
+        later changes), which is what freezing guarantees.
+        """
+        if FoldedTimeConv.fits(self.conv):
+            self.conv_folded = FoldedTimeConv(self.conv).to(next(self.parameters()).device)
 
     def features(self, waveform: torch.Tensor) -> torch.Tensor:
         """Log-mel features, ``(batch, frames, n_mels)``."""
@@ -85,7 +97,8 @@ class AttRNN(nn.Module):
 
     def classify(self, features: torch.Tensor) -> torch.Tensor:
         """Logits from log-mel features."""
-        x = self.conv(features.unsqueeze(1)).squeeze(1)  # (batch, frames, mels)
+        conv = self.conv if self.conv_folded is None else self.conv_folded
+        x = conv(features.unsqueeze(1)).squeeze(1)  # (batch, frames, mels)
         seq, _ = self.rnn(x)  # (batch, frames, 2 * units)
         query = self.query(seq[:, -1])
         scores = torch.einsum("bf,btf->bt", query, seq)

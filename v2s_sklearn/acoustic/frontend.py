@@ -45,11 +45,64 @@ class LogMelFrontend(nn.Module):
         )
         self.to_db = torchaudio.transforms.AmplitudeToDB(stype="magnitude", top_db=80.0)
 
-    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+    # The pieces below let callers evaluate the same features in the STFT
+    # domain (see ``v2s_sklearn.spectral``): forward() is
+    # ``log_features(mel(|stft_frames(waveform)|))`` up to float rounding.
+    @property
+    def n_fft(self) -> int:
+        return self.mel.spectrogram.n_fft
+
+    @property
+    def hop_length(self) -> int:
+        return self.mel.spectrogram.hop_length
+
+    def n_frames(self, n_samples: int) -> int:
+        """STFT frames of a waveform of ``n_samples`` (centred frames)."""
+        return 1 + n_samples // self.hop_length
+
+    def frames_touching(self, support: torch.Tensor) -> torch.Tensor:
+        """Indices of the frames whose window reaches a sample where ``support`` is True.
+
+        ``support`` is a boolean vector over the input samples; frames that see
+        only samples outside it (reflection at the edges included) have an
+        exactly zero spectrum for any signal that is zero outside it.
+        """
+        padded = self._pad(support.float()[None])[0]
+        reached = padded.unfold(0, self.n_fft, self.hop_length).amax(dim=1) > 0
+        return torch.nonzero(reached).flatten()
+
+    def _pad(self, waveform: torch.Tensor) -> torch.Tensor:
+        half = self.n_fft // 2
+        return torch.nn.functional.pad(waveform[:, None], (half, half),
+                                       mode=self.mel.spectrogram.pad_mode)[:, 0]
+
+    def stft_frames(self, waveform: torch.Tensor,
+                    frames: torch.Tensor | None = None) -> torch.Tensor:
+        """Complex STFT of ``(batch, samples)``, only at ``frames`` when given.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_fft // 2 + 1, n_selected_frames), complex
+        """
+        windows = self._pad(waveform).unfold(1, self.n_fft, self.hop_length)
+        if frames is not None:
+            windows = windows[:, frames]
+        spectra = torch.fft.rfft(windows * self.mel.spectrogram.window, dim=-1)
+        return spectra.transpose(1, 2)
+
+    def mel_from_magnitude(self, magnitude: torch.Tensor) -> torch.Tensor:
+        """``(..., freq, frames)`` magnitude -> ``(..., n_mels, frames)`` mel energies."""
+        return self.mel.mel_scale(magnitude)
+
+    def log_features(self, mel: torch.Tensor) -> torch.Tensor:
+        """``(batch, n_mels, frames)`` mel energies -> normalised ``(batch, frames, n_mels)``."""
         # A channel axis makes top_db clip per example; on (batch, mels, frames)
         # torchaudio would clip against the loudest example in the batch.
-        spec = self.to_db(self.mel(waveform).unsqueeze(1)).squeeze(1)
+        spec = self.to_db(mel.unsqueeze(1)).squeeze(1)
         mean = spec.mean(dim=(1, 2), keepdim=True)
         std = spec.std(dim=(1, 2), keepdim=True)
         spec = (spec - mean) / (std + 1e-5)
         return spec.transpose(1, 2)
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return self.log_features(self.mel(waveform))

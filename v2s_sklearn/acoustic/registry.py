@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from .checkpoint import load_checkpoint, sha256_of
+from .frontend import LogMelFrontend
 
 DEFAULT_MODEL = "v2sa-synth"
 _WEIGHTS = resources.files(__package__) / "weights"
@@ -60,13 +61,26 @@ class FrozenAcousticModel(nn.Module):
         Samples per input.
     name : str or None
         Built-in name or file the model came from.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The source model (not copied).
+    name : str or None
+        Where it came from, for messages.
+    optimize : bool, default=True
+        Replace layers by faster equivalents that rely on the weights being
+        fixed (``module.fold_frozen()`` where the module offers it).
     """
 
-    def __init__(self, module: nn.Module, name: str | None = None) -> None:
+    def __init__(self, module: nn.Module, name: str | None = None,
+                 optimize: bool = True) -> None:
         super().__init__()
         self.module = module.eval()
         for parameter in self.module.parameters():
             parameter.requires_grad_(False)
+        if optimize and hasattr(module, "fold_frozen"):
+            module.fold_frozen()
         self.sample_rate = int(getattr(module, "sample_rate", 16000))
         self.input_length = int(getattr(module, "input_length", self.sample_rate))
         names: Sequence[str] | None = getattr(module, "class_names", None)
@@ -84,6 +98,23 @@ class FrozenAcousticModel(nn.Module):
     @property
     def n_classes(self) -> int:
         return len(self.class_names)
+
+    @property
+    def spectral_frontend(self) -> LogMelFrontend | None:
+        """The log-mel front end when the model is ``classify(frontend(waveform))``.
+
+        Such a model can be fed from the STFT domain
+        (:class:`v2s_sklearn.spectral.SpectralReprogrammer`); None otherwise.
+        """
+        frontend = getattr(self.module, "frontend", None)
+        if isinstance(frontend, LogMelFrontend) and callable(getattr(self.module, "classify",
+                                                                     None)):
+            return frontend
+        return None
+
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits from front-end features (models with a ``spectral_frontend``)."""
+        return self.module.classify(features)
 
     def train(self, mode: bool = True) -> "FrozenAcousticModel":
         return self  # frozen: always in eval mode
@@ -133,7 +164,8 @@ def _load_file(path: Path) -> nn.Module:
 
 
 def load_acoustic_model(
-    model: str | os.PathLike | nn.Module = DEFAULT_MODEL, device: str | torch.device = "cpu"
+    model: str | os.PathLike | nn.Module = DEFAULT_MODEL, device: str | torch.device = "cpu",
+    optimize: bool = True,
 ) -> FrozenAcousticModel:
     """Load a frozen source model.
 
@@ -147,6 +179,9 @@ def load_acoustic_model(
         ``(batch, K)`` logits (it is copied, never modified).
     device : str or torch.device, default="cpu"
         Where the model lives.
+    optimize : bool, default=True
+        Use faster equivalents of frozen layers (same outputs up to float
+        rounding); False keeps the model exactly as defined.
 
     Returns
     -------
@@ -164,14 +199,15 @@ def load_acoustic_model(
     if isinstance(model, FrozenAcousticModel):
         return copy.deepcopy(model).to(device)
     if isinstance(model, nn.Module):
-        return FrozenAcousticModel(copy.deepcopy(model)).to(device)
+        return FrozenAcousticModel(copy.deepcopy(model), optimize=optimize).to(device)
     if isinstance(model, str) and model in _manifest():
-        return FrozenAcousticModel(copy.deepcopy(_load_builtin(model)), name=model).to(device)
+        return FrozenAcousticModel(copy.deepcopy(_load_builtin(model)), name=model,
+                                   optimize=optimize).to(device)
     if isinstance(model, (str, os.PathLike)):
         path = Path(model)
         if not path.exists():
             raise ValueError(f"acoustic_model={str(model)!r} is neither a built-in model "
                              f"({available_models()}) nor an existing file")
-        return FrozenAcousticModel(_load_file(path), name=str(path)).to(device)
+        return FrozenAcousticModel(_load_file(path), name=str(path), optimize=optimize).to(device)
     raise TypeError("acoustic_model must be a built-in name, a path or a torch.nn.Module; "
                     f"got {type(model).__name__}")

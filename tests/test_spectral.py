@@ -1,0 +1,96 @@
+"""The optimized input path gives what the straightforward one gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from v2s_sklearn import V2SClassifier, load_acoustic_model
+from v2s_sklearn.acoustic.optimize import FoldedTimeConv
+from v2s_sklearn.label_mapping import mapping_matrix, target_log_proba
+from v2s_sklearn.reprogram import Reprogrammer
+from v2s_sklearn.spectral import ReprogrammedModel
+
+# Stated tolerance: float32 rounding of a different but equivalent order of
+# operations; logits of the built-in model are O(1-10).
+LOGIT_ATOL = 1e-4
+GRAD_RTOL = 1e-4
+
+
+@pytest.fixture(scope="module")
+def models():
+    return load_acoustic_model(optimize=False), load_acoustic_model()
+
+
+@pytest.mark.parametrize("length, channels, segments, mask", [
+    (150, 1, 1, False),   # GunPoint-like
+    (24, 1, 7, True),     # many short copies, masked theta
+    (100, 3, 2, False),   # multivariate
+    (16000, 1, 1, False), # the series fills the input: every frame is active
+])
+def test_spectral_path_matches_the_waveform_path(models, length, channels, segments, mask):
+    straightforward, optimized = models
+    torch.manual_seed(0)
+    reprogrammer = Reprogrammer(16000, length, channels, segments, mask, dropout=0.2)
+    reprogrammer.theta.data.normal_(0.0, 0.05)
+    x = torch.randn(5, channels, length)
+    slow = ReprogrammedModel(straightforward, reprogrammer, spectral=False)
+    fast = ReprogrammedModel(optimized, reprogrammer)
+    assert slow.spectral is None and fast.spectral is not None
+
+    reprogrammer.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(fast(x), slow(x), atol=LOGIT_ATOL, rtol=0)
+
+    reprogrammer.train()  # same dropout draw on both paths
+    grads = []
+    for network in (slow, fast):
+        reprogrammer.theta.grad = None
+        network(x, torch.Generator().manual_seed(3)).logsumexp(1).sum().backward()
+        grads.append(reprogrammer.theta.grad.clone())
+    error = (grads[1] - grads[0]).norm() / grads[0].norm()
+    assert error < GRAD_RTOL
+
+
+def test_only_frames_that_reach_the_series_are_transformed_per_series(models):
+    frontend = models[1].spectral_frontend
+    support = torch.zeros(16000, dtype=torch.bool)
+    support[5000:5150] = True
+    active = frontend.frames_touching(support)
+    assert 0 < len(active) < 20
+    signal = torch.zeros(1, 16000)
+    signal[0, 5000:5150] = torch.randn(150)
+    magnitude = frontend.stft_frames(signal)[0].abs().amax(dim=0)
+    others = torch.ones(len(magnitude), dtype=torch.bool)
+    others[active] = False
+    assert torch.all(magnitude[others] == 0)       # skipped frames are exactly zero
+    assert torch.all(magnitude[active[1:-1]] > 0)  # and the kept ones are not
+
+
+def test_folded_convolutions_equal_the_frozen_block(models):
+    block = models[0].module.conv
+    assert FoldedTimeConv.fits(block)
+    x = torch.randn(4, 1, 126, 80)
+    with torch.no_grad():
+        torch.testing.assert_close(FoldedTimeConv(block)(x), block(x), atol=1e-5, rtol=1e-5)
+    assert not FoldedTimeConv.fits(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3)))
+
+
+def test_fitted_classifier_predicts_as_the_straightforward_path(gunpoint, models):
+    X_train, y_train, X_test, _ = gunpoint
+    clf = V2SClassifier(max_epochs=2, validation_fraction=0.0, random_state=0)
+    proba = clf.fit(X_train, y_train).predict_proba(X_test)
+
+    straightforward = models[0]
+    reprogrammer = Reprogrammer(16000, X_train.shape[1], 1, 1, False, 0.0).eval()
+    reprogrammer.theta.data.copy_(torch.from_numpy(clf.theta_))
+    index = {name: k for k, name in enumerate(straightforward.class_names)}
+    matrix = mapping_matrix([np.array([index[n] for n in clf.label_map_[c]])
+                             for c in clf.classes_], straightforward.n_classes)
+    with torch.no_grad():
+        logits = ReprogrammedModel(straightforward, reprogrammer, spectral=False)(
+            torch.as_tensor(X_test[:, None], dtype=torch.float32))
+        expected = torch.exp(target_log_proba(logits, matrix)).numpy()
+    np.testing.assert_allclose(proba, expected, atol=1e-5)
+    assert (proba.argmax(1) == expected.argmax(1)).all()

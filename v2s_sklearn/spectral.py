@@ -1,0 +1,108 @@
+"""The reprogrammed input evaluated in the STFT domain, where it is cheap.
+
+The short-time Fourier transform is linear, so for ``x' = Pad(x) + p`` with
+``p = M * dropout(theta)``::
+
+    STFT(x') = STFT(Pad(x)) + STFT(p)
+
+``p`` is the same for every series of a minibatch, so its STFT is taken once
+per step, and ``Pad(x)`` is zero outside the few frames that reach a copy of
+the series, so only those frames are transformed per series (and never need
+a gradient). The frames no series reaches have the same spectrum for the
+whole batch, so their mel energies are computed once too. What follows the
+mel energies (decibels, per-example standardisation, the network) runs on the
+full spectrogram exactly as before; the result equals the waveform path up to
+float rounding (tested in ``tests/test_spectral.py``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .acoustic.frontend import LogMelFrontend
+from .reprogram import Reprogrammer
+
+
+class SpectralReprogrammer(nn.Module):
+    """``frontend(Pad(x) + M * dropout(theta))`` computed frame-sparsely.
+
+    Parameters
+    ----------
+    reprogrammer : Reprogrammer
+        Holds ``theta``, the placement, the mask and the dropout; shared, not
+        copied, so training this module trains ``reprogrammer.theta``.
+    frontend : LogMelFrontend
+        The frozen model's log-mel front end.
+
+    Attributes
+    ----------
+    active_frames : torch.Tensor
+        Frames that reach a sample where a copy of the series sits.
+    """
+
+    def __init__(self, reprogrammer: Reprogrammer, frontend: LogMelFrontend) -> None:
+        super().__init__()
+        self.reprogrammer = reprogrammer
+        self.frontend = frontend
+        length = reprogrammer.input_length
+        support = torch.zeros(length, dtype=torch.bool)
+        support[reprogrammer.index.cpu()] = True
+        active = frontend.frames_touching(support)
+        is_active = torch.zeros(frontend.n_frames(length), dtype=torch.bool)
+        is_active[active] = True
+        shared = torch.nonzero(~is_active).flatten()
+        # Mel energies are assembled as [shared frames, active frames]; this
+        # permutation puts them back in time order.
+        order = torch.argsort(torch.cat([shared, active]))
+        device = reprogrammer.theta.device
+        self.register_buffer("active_frames", active.to(device), persistent=False)
+        self.register_buffer("shared_frames", shared.to(device), persistent=False)
+        self.register_buffer("time_order", order.to(device), persistent=False)
+
+    def series_spectra(self, x: torch.Tensor) -> torch.Tensor:
+        """STFT of the padded series at the active frames, ``(batch, freq, n_active)``."""
+        with torch.no_grad():
+            return self.frontend.stft_frames(self.reprogrammer.place(x), self.active_frames)
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None
+                ) -> torch.Tensor:
+        """Log-mel features of the reprogrammed series, ``(batch, frames, n_mels)``."""
+        perturbation = self.reprogrammer.perturbation(generator)
+        spectrum = self.frontend.stft_frames(perturbation[None])[0]  # (freq, frames)
+        mel_shared = self.frontend.mel_from_magnitude(spectrum[:, self.shared_frames].abs())
+        active = spectrum[:, self.active_frames] + self.series_spectra(x)
+        mel_active = self.frontend.mel_from_magnitude(active.abs())
+        mel = torch.cat([mel_shared.expand(len(x), -1, -1), mel_active], dim=2)
+        return self.frontend.log_features(mel[:, :, self.time_order])
+
+
+class ReprogrammedModel(nn.Module):
+    """Source logits of reprogrammed series: ``f_S(Pad(x) + M * dropout(theta))``.
+
+    Parameters
+    ----------
+    model : FrozenAcousticModel
+        The frozen source model.
+    reprogrammer : Reprogrammer
+        The trainable input transformation.
+    spectral : bool, default=True
+        Evaluate the front end in the STFT domain when the model allows it
+        (:attr:`FrozenAcousticModel.spectral_frontend`); otherwise, or when
+        False, build every reprogrammed waveform and run the model on it.
+    """
+
+    def __init__(self, model: nn.Module, reprogrammer: Reprogrammer,
+                 spectral: bool = True) -> None:
+        super().__init__()
+        self.model = model
+        self.reprogrammer = reprogrammer
+        frontend = getattr(model, "spectral_frontend", None) if spectral else None
+        self.spectral = (SpectralReprogrammer(reprogrammer, frontend)
+                         if frontend is not None else None)
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None
+                ) -> torch.Tensor:
+        if self.spectral is not None:
+            return self.model.classify(self.spectral(x, generator))
+        return self.model(self.reprogrammer(x, generator))
