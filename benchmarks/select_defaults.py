@@ -1,57 +1,124 @@
 """Measure candidate defaults of V2SClassifier on TRAIN splits only.
 
-Each dataset's official TRAIN split is cut once (stratified, 70/30, seeded); every
-candidate is fitted on the 70% and scored on the 30%. The TEST split is never read,
-so defaults chosen from this table leave the test accuracies honest.
+Each dataset's official TRAIN split is cut into a fitting part and a held-out
+part (stratified, 70/30, one cut per ``--repeats`` seed); every candidate is
+fitted on the 70% (with the estimator's own validation split inside it) and
+scored on the 30%. The TEST split is never read, so defaults chosen from this
+table leave every test accuracy honest.
 
-    python benchmarks/select_defaults.py --datasets GunPoint,ItalyPowerDemand,ArrowHead
+    python benchmarks/select_defaults.py --data-dir ../shared/data/ucr \\
+        --grid '{"n_segments": [1, "auto"], "label_mapping": ["random", "frequency"]}'
+
+Fits run in ``--n-jobs`` processes (on a GPU they share the device; small
+models leave it mostly idle, so several processes multiply throughput).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import itertools
+import json
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.model_selection import train_test_split
 
 from v2s_sklearn import V2SClassifier
-from v2s_sklearn.datasets import load_dataset
+from v2s_sklearn.datasets import SKTIME_SHIPPED, load_dataset
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--datasets", default="GunPoint,ItalyPowerDemand,ArrowHead")
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--learning-rates", default="0.005,0.01,0.05")
-    parser.add_argument("--dropouts", default="0.0,0.1,0.3")
-    parser.add_argument("--max-epochs", type=int, default=100)
-    args = parser.parse_args()
-    grid = list(itertools.product([float(v) for v in args.learning_rates.split(",")],
-                                  [float(v) for v in args.dropouts.split(",")]))
+def candidates(grid: dict[str, list]) -> list[dict]:
+    """Cartesian product of a parameter grid, as a list of parameter dicts."""
+    names = sorted(grid)
+    return [dict(zip(names, values)) for values in itertools.product(*(grid[n] for n in names))]
+
+
+def evaluate(name: str, data_dir: str | None, params: dict, repeat: int,
+             device: str) -> dict:
+    """Fit one candidate on 70% of TRAIN and score it on the other 30%."""
+    import torch
+
+    torch.set_num_threads(1)  # several workers share the machine
+    X, y = load_dataset(name, "train", data_dir)
+    X_fit, X_hold, y_fit, y_hold = train_test_split(X, y, test_size=0.3, stratify=y,
+                                                    random_state=repeat)
+    clf = V2SClassifier(random_state=repeat, device=device, **params)
+    started = time.perf_counter()
+    try:
+        clf.fit(X_fit, y_fit)
+    except ValueError as error:  # e.g. n_segments that do not fit: not a candidate here
+        return {"dataset": name, "repeat": repeat, "params": json.dumps(params),
+                "accuracy": float("nan"), "fit_seconds": 0.0, "epochs": 0,
+                "error": str(error)[:80]}
+    seconds = time.perf_counter() - started
+    return {"dataset": name, "repeat": repeat, "params": json.dumps(params),
+            "accuracy": clf.score(X_hold, y_hold), "fit_seconds": seconds,
+            "epochs": len(clf.history_), "error": ""}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=None,
+                        help="UCR folder (NAME/NAME_TRAIN.tsv); default: sktime's copies")
+    parser.add_argument("--datasets", default=None,
+                        help="comma-separated names; default: every folder in --data-dir")
+    parser.add_argument("--grid", default='{"learning_rate": [0.01, 0.05]}',
+                        help="JSON object: parameter -> list of values")
+    parser.add_argument("--repeats", type=int, default=1, help="70/30 cuts per dataset")
+    parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--output", default=None, help="CSV of every fit")
+    args = parser.parse_args(argv)
+
+    if args.datasets:
+        names = args.datasets.split(",")
+    elif args.data_dir:
+        names = sorted(p.name for p in Path(args.data_dir).iterdir() if p.is_dir())
+    else:
+        names = list(SKTIME_SHIPPED)
+    configs = candidates(json.loads(args.grid))
+    jobs = [(name, params, repeat) for name in names for params in configs
+            for repeat in range(args.repeats)]
+    print(f"{len(jobs)} fits: {len(names)} datasets x {len(configs)} candidates x "
+          f"{args.repeats} cuts", flush=True)
+    started = time.perf_counter()
+    results = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
+        delayed(evaluate)(name, args.data_dir, params, repeat, args.device)
+        for name, params, repeat in jobs)
     rows = []
-    for name in args.datasets.split(","):
-        X, y = load_dataset(name, "train", args.data_dir)
-        X_fit, X_hold, y_fit, y_hold = train_test_split(X, y, test_size=0.3, stratify=y,
-                                                        random_state=0)
-        for lr, dropout in grid:
-            clf = V2SClassifier(learning_rate=lr, dropout=dropout,
-                                max_epochs=args.max_epochs, random_state=0)
-            started = time.perf_counter()
-            clf.fit(X_fit, y_fit)
-            seconds = time.perf_counter() - started
-            rows.append((name, lr, dropout, clf.score(X_hold, y_hold), seconds,
-                         clf.best_epoch_, len(clf.history_)))
-            print(f"{name:18s} lr={lr:<6g} dropout={dropout:<4g} holdout acc={rows[-1][3]:.3f}"
-                  f"  fit {seconds:5.1f} s  best epoch {clf.best_epoch_}/{len(clf.history_)}",
-                  flush=True)
-    print("\n| learning_rate | dropout | mean holdout accuracy (TRAIN splits) | mean fit s |")
-    print("| --- | --- | --- | --- |")
-    for lr, dropout in grid:
-        mine = [r for r in rows if r[1] == lr and r[2] == dropout]
-        print(f"| {lr:g} | {dropout:g} | {np.mean([r[3] for r in mine]):.3f} | "
-              f"{np.mean([r[4] for r in mine]):.1f} |")
+    handle = open(args.output, "w", newline="") if args.output else None
+    for row in results:  # written as they finish, so a cut-off run keeps its rows
+        if handle is not None:
+            if not rows:
+                writer = csv.DictWriter(handle, fieldnames=list(row))
+                writer.writeheader()
+            writer.writerow(row)
+            handle.flush()
+        rows.append(row)
+        print(f"{row['dataset']:18s} {row['params']} cut {row['repeat']}: "
+              f"{row['accuracy']:.3f} ({row['fit_seconds']:.0f} s, {row['epochs']} epochs)"
+              f"{' ' + row['error'] if row['error'] else ''}", flush=True)
+    if handle is not None:
+        handle.close()
+
+    table = {}
+    for row in rows:
+        table.setdefault(row["params"], {}).setdefault(row["dataset"], []).append(
+            row["accuracy"])
+    print(f"\nheld-out accuracy on 30% of TRAIN ({args.repeats} cut(s)), "
+          f"{time.perf_counter() - started:.0f} s")
+    print("| candidate | " + " | ".join(names) + " | mean |")
+    print("| --- " * (len(names) + 2) + "|")
+    for params, by_dataset in table.items():
+        means = [float(np.mean(by_dataset.get(n, [np.nan]))) for n in names]
+        print(f"| {params} | " + " | ".join(f"{m:.3f}" for m in means)
+              + f" | {np.nanmean(means):.3f} |")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

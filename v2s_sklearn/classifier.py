@@ -24,6 +24,7 @@ from .label_mapping import (
     LABEL_MAPPINGS,
     frequency_label_map,
     mapping_matrix,
+    ot_label_map,
     random_label_map,
     resolve_labels_per_class,
     target_log_proba,
@@ -32,6 +33,14 @@ from .reprogram import Reprogrammer
 from .spectral import ReprogrammedModel
 
 PREDICT_BATCH_SIZE = 256
+MAX_AUTO_SEGMENTS = 10
+
+
+def resolve_n_segments(n_segments: int | str, input_length: int, series_values: int) -> int:
+    """``"auto"``: as many copies as fit into the input, at most ``MAX_AUTO_SEGMENTS``."""
+    if n_segments != "auto":
+        return int(n_segments)
+    return max(1, min(MAX_AUTO_SEGMENTS, input_length // series_values))
 
 
 def resolve_device(device: str | torch.device, *, fitted: bool = False) -> torch.device:
@@ -68,14 +77,18 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         module mapping ``(batch, samples)`` waveforms to ``(batch, K)`` logits.
         The default is the attention-RNN (V2Sa) trained on synthesized
         speech commands that ships with the package.
-    n_segments : int, default=1
-        Copies of the series placed into the source input.
+    n_segments : int or "auto", default=1
+        Copies of the series placed into the source input. ``"auto"`` places
+        as many as fit, at most ``MAX_AUTO_SEGMENTS`` (10, the largest value
+        of the paper's search).
     mask : bool, default=False
         If True, ``theta`` is zero where a copy of the series sits.
-    label_mapping : {"random", "frequency"}, default="random"
-        How source labels are assigned to classes: ``"random"`` (the paper) or
-        ``"frequency"`` (the labels the frozen model already predicts most for
-        each class on the training series, Tsai et al. 2020).
+    label_mapping : {"random", "frequency", "ot"}, default="random"
+        How source labels are assigned to classes: ``"random"`` (the paper),
+        ``"frequency"`` (greedily, the labels the frozen model already
+        predicts most for each class on the training series, Tsai et al. 2020)
+        or ``"ot"`` (the assignment of largest total such affinity, solved
+        exactly as optimal transport with POT).
     labels_per_class : int or "auto", default="auto"
         Source labels averaged into each class; ``"auto"`` is
         ``floor(K / n_classes)``.
@@ -128,6 +141,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         Per epoch: ``epoch``, ``train_loss``, ``train_accuracy``,
         ``valid_loss``, ``valid_accuracy`` (NaN without validation) and
         ``seconds``.
+    n_segments_ : int
+        Copies of the series actually placed (``n_segments`` resolved).
     best_epoch_ : int
         Epoch (1-based) whose ``theta`` was kept.
     device_ : torch.device
@@ -160,7 +175,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         acoustic_model: str | os.PathLike | nn.Module = DEFAULT_MODEL,
-        n_segments: int = 1,
+        n_segments: int | str = 1,
         mask: bool = False,
         label_mapping: str = "random",
         labels_per_class: int | str = "auto",
@@ -209,7 +224,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"{name} must be a number in [{low}, {high}{bracket}; "
                                  f"got {value!r}")
 
-        integer("n_segments", 1)
+        if self.n_segments != "auto":
+            integer("n_segments", 1)
         integer("max_epochs", 1)
         integer("batch_size", 1)
         integer("n_iter_no_change", 1, allow_none=True)
@@ -315,8 +331,10 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         n_classes = len(self.classes_)
         per_class = resolve_labels_per_class(self.labels_per_class, model.n_classes,
                                              n_classes)
+        self.n_segments_ = resolve_n_segments(self.n_segments, model.input_length,
+                                              self.n_channels_ * self.n_timepoints_)
         reprogrammer = Reprogrammer(model.input_length, self.n_timepoints_, self.n_channels_,
-                                    self.n_segments, bool(self.mask), self.dropout)
+                                    self.n_segments_, bool(self.mask), self.dropout)
         reprogrammer = reprogrammer.to(self.device_)
         network = ReprogrammedModel(model, reprogrammer)
         train_idx, valid_idx = self._split(y_encoded, seed)
@@ -327,8 +345,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             label_map = random_label_map(model.n_classes, n_classes, per_class, rng)
         else:
             source_proba = self._source_proba(model, reprogrammer, X_all[train_idx])
-            label_map = frequency_label_map(source_proba, y_encoded[train_idx], n_classes,
-                                            per_class)
+            build_map = ot_label_map if self.label_mapping == "ot" else frequency_label_map
+            label_map = build_map(source_proba, y_encoded[train_idx], n_classes, per_class)
         self.label_map_ = {cls: tuple(self.source_classes_[k] for k in labels)
                            for cls, labels in zip(self.classes_, label_map)}
         matrix = mapping_matrix(label_map, model.n_classes).to(self.device_)
@@ -439,7 +457,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         if model is None or next(model.parameters()).device != device:
             model = load_acoustic_model(self.acoustic_model, device=device)
         reprogrammer = Reprogrammer(model.input_length, self.n_timepoints_, self.n_channels_,
-                                    self.n_segments, bool(self.mask), 0.0).to(device)
+                                    self.n_segments_, bool(self.mask), 0.0).to(device)
         reprogrammer.theta.data.copy_(torch.from_numpy(self.theta_))
         reprogrammer.eval()
         index = {name: k for k, name in enumerate(model.class_names)}
