@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-LABEL_MAPPINGS = ("random", "frequency")
+#: Names accepted by ``V2SClassifier(label_mapping=...)``.
+LABEL_MAPPINGS = ("random", "frequency", "ot")
 
 
 def resolve_labels_per_class(labels_per_class: int | str, n_source: int,
@@ -59,7 +60,7 @@ def frequency_label_map(source_proba: np.ndarray, y: np.ndarray, n_classes: int,
         Encoded targets in ``range(n_classes)``.
     """
     n_source = source_proba.shape[1]
-    affinity = np.stack([source_proba[y == c].mean(axis=0) for c in range(n_classes)])
+    affinity = class_affinity(source_proba, y, n_classes)
     chosen: list[list[int]] = [[] for _ in range(n_classes)]
     free = np.ones(n_source, dtype=bool)
     for _ in range(n_classes * labels_per_class):
@@ -69,6 +70,131 @@ def frequency_label_map(source_proba: np.ndarray, y: np.ndarray, n_classes: int,
         chosen[c].append(int(k))
         free[k] = False
     return [np.sort(np.array(ch)) for ch in chosen]
+
+
+def class_affinity(source_proba: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Mean source probability of each source label over each class's series.
+
+    Parameters
+    ----------
+    source_proba : ndarray of shape (n_samples, n_source)
+        Source-model probabilities of the padded training series.
+    y : ndarray of shape (n_samples,)
+        Encoded targets in ``range(n_classes)``.
+    n_classes : int
+
+    Returns
+    -------
+    ndarray of shape (n_classes, n_source)
+
+    Raises
+    ------
+    ValueError
+        If a class has no series or the shapes disagree.
+    """
+    source_proba = np.asarray(source_proba, dtype=np.float64)
+    y = np.asarray(y)
+    if source_proba.ndim != 2 or len(source_proba) != len(y):
+        raise ValueError(f"source_proba must be (n_samples, n_source) with one row per "
+                         f"label; got shape {source_proba.shape} and {len(y)} labels")
+    counts = np.bincount(y, minlength=n_classes)[:n_classes]
+    if (counts == 0).any():
+        raise ValueError(f"classes {np.flatnonzero(counts == 0).tolist()} have no series; "
+                         "every class needs at least one to map source labels to it")
+    return np.stack([source_proba[y == c].mean(axis=0) for c in range(n_classes)])
+
+
+def total_affinity(label_map: list[np.ndarray], affinity: np.ndarray) -> float:
+    """Sum over classes of the affinity of the source labels mapped to them.
+
+    The objective :func:`ot_label_map` maximises exactly and
+    :func:`frequency_label_map` greedily.
+    """
+    return float(sum(affinity[c, labels].sum() for c, labels in enumerate(label_map)))
+
+
+def ot_label_map(source_proba: np.ndarray, y: np.ndarray, n_classes: int,
+                 labels_per_class: int) -> list[np.ndarray]:
+    """The many-to-one map of largest total affinity, by optimal transport.
+
+    Each class must receive ``labels_per_class`` source labels and each source
+    label serves at most one class; among such maps this one maximises
+    :func:`total_affinity` (the summed mean source probability of every
+    class's labels over that class's series). It is an exact transport problem:
+    source labels carry mass 1, classes demand ``labels_per_class``, a dummy
+    class of zero affinity takes the unused labels, and the cost is minus the
+    affinity; POT's network simplex (``ot.emd``) returns an optimal vertex,
+    which is integral, i.e. an assignment. The greedy :func:`frequency_label_map`
+    solves the same problem approximately, so this map's objective is never
+    lower.
+
+    Parameters
+    ----------
+    source_proba : ndarray of shape (n_samples, n_source)
+        Source-model probabilities of the padded training series.
+    y : ndarray of shape (n_samples,)
+        Encoded targets in ``range(n_classes)``.
+    n_classes : int
+    labels_per_class : int
+
+    Returns
+    -------
+    list of ndarray
+        For each class, its sorted source labels.
+    """
+    import ot
+
+    affinity = class_affinity(source_proba, y, n_classes)
+    n_source = affinity.shape[1]
+    unused = n_source - n_classes * labels_per_class
+    if unused < 0:
+        raise ValueError(f"{n_classes} classes x {labels_per_class} labels need "
+                         f"{n_classes * labels_per_class} source labels; there are {n_source}")
+    # (n_source, n_classes + 1) costs; shifting by the largest affinity keeps them
+    # non-negative and, as every plan moves the same mass, changes no optimum.
+    gain = np.concatenate([affinity.T, np.zeros((n_source, 1))], axis=1)
+    cost = gain.max() - gain
+    supply = np.ones(n_source)
+    demand = np.r_[np.full(n_classes, float(labels_per_class)), float(unused)]
+    if unused == 0:
+        cost, demand = cost[:, :-1], demand[:-1]
+    plan = ot.emd(supply, demand, np.ascontiguousarray(cost))
+    chosen = [np.flatnonzero(plan[:, c] > 0.5) for c in range(n_classes)]
+    integral = np.allclose(plan, np.round(plan), atol=1e-6)
+    if not integral or any(len(labels) != labels_per_class for labels in chosen):
+        raise RuntimeError("ot.emd returned a fractional transport plan; this should not "
+                           "happen for integer capacities (please report it)")
+    return [np.sort(labels) for labels in chosen]
+
+
+def label_map_from_affinity(name: str, source_proba: np.ndarray, y: np.ndarray,
+                            n_classes: int, per_class: int) -> list[np.ndarray]:
+    """The label map called ``name`` from the frozen model's training-set probabilities.
+
+    Parameters
+    ----------
+    name : {"frequency", "ot"}
+        ``"frequency"``: :func:`frequency_label_map` (greedy); ``"ot"``:
+        :func:`ot_label_map` (optimal).
+    source_proba : ndarray of shape (n_samples, n_source)
+        Source-model probabilities of the padded training series.
+    y : ndarray of shape (n_samples,)
+        Encoded targets in ``range(n_classes)``.
+    n_classes, per_class : int
+        Classes, and source labels each class receives.
+
+    Returns
+    -------
+    list of ndarray
+        For each class, its sorted source labels.
+    """
+    builders = {"frequency": frequency_label_map, "ot": ot_label_map}
+    if name not in builders:
+        hint = (" ('random' needs no probabilities: use random_label_map)"
+                if name == "random" else "")
+        raise ValueError(f"no affinity-based label map {name!r}; choose from "
+                         f"{sorted(builders)}{hint}")
+    return builders[name](source_proba, y, n_classes, per_class)
 
 
 def mapping_matrix(label_map: list[np.ndarray], n_source: int) -> torch.Tensor:
