@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
+from v2s_sklearn import V2SClassifier
 from v2s_sklearn.label_mapping import (
     LABEL_MAPPINGS,
     class_affinity,
@@ -14,6 +15,8 @@ from v2s_sklearn.label_mapping import (
     ot_label_map,
     total_affinity,
 )
+
+from .conftest import FAST
 
 
 def _random_problem(seed):
@@ -85,3 +88,12 @@ def test_label_map_from_affinity_dispatches_and_explains():
 def test_a_class_without_series_is_an_error():
     with pytest.raises(ValueError, match=r"classes \[2\] have no series"):
         ot_label_map(np.full((4, 6), 1 / 6), np.array([0, 1, 0, 1]), 3, 2)
+
+
+def test_classifier_fits_with_the_ot_map(italy):
+    X, y = italy
+    clf = V2SClassifier(label_mapping="ot", labels_per_class=3, **FAST).fit(X, y)
+    words = [w for labels in clf.label_map_.values() for w in labels]
+    assert [len(labels) for labels in clf.label_map_.values()] == [3, 3]
+    assert len(set(words)) == 6
+    assert clf.predict(X).shape == y.shape
