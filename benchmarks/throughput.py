@@ -158,7 +158,7 @@ def measure(args: argparse.Namespace) -> dict:
     step_seconds = {p: [] for p in paths}
     for _ in range(args.rounds):
         for p in paths:
-            generator = torch.Generator().manual_seed(0)
+            generator = torch.Generator(device=device).manual_seed(0)
             step_seconds[p].append(time_training(*built[p], X, y, args.batch_size,
                                                  args.steps, generator))
     predict_seconds = {p: min(time_prediction(built[p][0], built[p][1], X,

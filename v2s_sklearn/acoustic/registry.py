@@ -81,6 +81,17 @@ class FrozenAcousticModel(nn.Module):
             parameter.requires_grad_(False)
         if optimize and hasattr(module, "fold_frozen"):
             module.fold_frozen()
+        # cuDNN refuses to backpropagate through an RNN in eval mode. An RNN
+        # without dropout computes the same in either mode, so those stay in
+        # training mode and gradients reach the input on a GPU too; any other
+        # RNN makes forward() avoid cuDNN.
+        self._avoid_cudnn = False
+        for sub in self.module.modules():
+            if isinstance(sub, nn.RNNBase):
+                if sub.dropout == 0:
+                    sub.train()
+                else:
+                    self._avoid_cudnn = True
         self.sample_rate = int(getattr(module, "sample_rate", 16000))
         self.input_length = int(getattr(module, "input_length", self.sample_rate))
         names: Sequence[str] | None = getattr(module, "class_names", None)
@@ -114,12 +125,18 @@ class FrozenAcousticModel(nn.Module):
 
     def classify(self, features: torch.Tensor) -> torch.Tensor:
         """Logits from front-end features (models with a ``spectral_frontend``)."""
+        if self._avoid_cudnn and features.is_cuda:
+            with torch.backends.cudnn.flags(enabled=False):
+                return self.module.classify(features)
         return self.module.classify(features)
 
     def train(self, mode: bool = True) -> "FrozenAcousticModel":
         return self  # frozen: always in eval mode
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        if self._avoid_cudnn and waveform.is_cuda:
+            with torch.backends.cudnn.flags(enabled=False):
+                return self.module(waveform)
         return self.module(waveform)
 
 
