@@ -83,7 +83,7 @@ def test_fitted_classifier_predicts_as_the_straightforward_path(gunpoint, models
     proba = clf.fit(X_train, y_train).predict_proba(X_test)
 
     straightforward = models[0]
-    reprogrammer = Reprogrammer(16000, X_train.shape[1], 1, 1, False, 0.0).eval()
+    reprogrammer = Reprogrammer(16000, X_train.shape[1], 1, clf.n_segments_, clf.mask, 0.0).eval()
     reprogrammer.theta.data.copy_(torch.from_numpy(clf.theta_))
     index = {name: k for k, name in enumerate(straightforward.class_names)}
     matrix = mapping_matrix([np.array([index[n] for n in clf.label_map_[c]])

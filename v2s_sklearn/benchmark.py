@@ -55,7 +55,7 @@ DEFAULT_METHODS = ("v2s", "minirocket")
 #: Default grid of ``v2s-search`` (values of ``n_segments`` that do not fit a
 #: dataset's series into the acoustic model's input are dropped).
 DEFAULT_SEARCH_DROPOUT = (0.0, 0.1, 0.2)
-DEFAULT_SEARCH_SEGMENTS = (1, 2, 4)
+DEFAULT_SEARCH_SEGMENTS = (1, 4, 10)
 DEFAULT_SEARCH_FOLDS = 3
 
 
@@ -74,6 +74,9 @@ class BenchmarkConfig:
         default.
     search_dropout, search_segments : sequence
         The grid of ``v2s-search``.
+    search_jobs : int
+        Processes of ``v2s-search``'s ``GridSearchCV`` (on a GPU they share the
+        device, which one small model leaves mostly idle).
     search_folds : int
         Folds of ``v2s-search``, capped by the smallest class count of TRAIN.
     max_train, max_test : int or None
@@ -87,6 +90,7 @@ class BenchmarkConfig:
     search_dropout: Sequence[float] = DEFAULT_SEARCH_DROPOUT
     search_segments: Sequence[int] = DEFAULT_SEARCH_SEGMENTS
     search_folds: int = DEFAULT_SEARCH_FOLDS
+    search_jobs: int = 1
     max_train: int | None = None
     max_test: int | None = None
 
@@ -246,7 +250,7 @@ def _build_v2s_search(config: BenchmarkConfig, X: np.ndarray, y: np.ndarray) -> 
         V2SClassifier(**config.v2s_params()), search_grid(config, X),
         cv=StratifiedKFold(n_splits=folds, shuffle=True, random_state=config.random_state),
         scoring="neg_log_loss",  # the paper selects by validation loss
-        refit=True, n_jobs=1, error_score="raise")
+        refit=True, n_jobs=config.search_jobs, error_score="raise")
 
 
 def _build_minirocket(config: BenchmarkConfig, X: np.ndarray, y: np.ndarray) -> Any:
@@ -857,6 +861,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         default=",".join(map(str, DEFAULT_SEARCH_SEGMENTS)), help="(default %(default)s)")
     parser.add_argument("--search-folds", type=int, default=DEFAULT_SEARCH_FOLDS,
                         help="capped by the smallest class count (default %(default)s)")
+    parser.add_argument("--search-jobs", type=int, default=1,
+                        help="parallel processes of v2s-search (default %(default)s)")
     parser.add_argument("--max-train", type=int, default=None,
                         help="score on a stratified subset of TRAIN (quick checks only)")
     parser.add_argument("--max-test", type=int, default=None,
@@ -884,7 +890,8 @@ def run_from_args(args: argparse.Namespace) -> BenchmarkResult:
     config = BenchmarkConfig(random_state=args.random_state, device=args.device,
                              max_epochs=args.max_epochs, search_dropout=args.search_dropout,
                              search_segments=args.search_segments,
-                             search_folds=args.search_folds, max_train=args.max_train,
+                             search_folds=args.search_folds, search_jobs=args.search_jobs,
+                             max_train=args.max_train,
                              max_test=args.max_test)
     outcome = run_benchmark(args.datasets, methods, args.output, args.data_dir, config,
                             args.reference, args.resume,

@@ -77,18 +77,21 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         module mapping ``(batch, samples)`` waveforms to ``(batch, K)`` logits.
         The default is the attention-RNN (V2Sa) trained on synthesized
         speech commands that ships with the package.
-    n_segments : int or "auto", default=1
+    n_segments : int or "auto", default="auto"
         Copies of the series placed into the source input. ``"auto"`` places
         as many as fit, at most ``MAX_AUTO_SEGMENTS`` (10, the largest value
-        of the paper's search).
+        of the paper's search); on held-out parts of the TRAIN splits of 12
+        UCR datasets it beat one copy by 4-7 points of mean accuracy
+        (``docs/estimator.md``).
     mask : bool, default=False
         If True, ``theta`` is zero where a copy of the series sits.
-    label_mapping : {"random", "frequency", "ot"}, default="random"
+    label_mapping : {"random", "frequency", "ot"}, default="ot"
         How source labels are assigned to classes: ``"random"`` (the paper),
         ``"frequency"`` (greedily, the labels the frozen model already
         predicts most for each class on the training series, Tsai et al. 2020)
         or ``"ot"`` (the assignment of largest total such affinity, solved
-        exactly as optimal transport with POT).
+        exactly as optimal transport with POT). ``"ot"`` had the best mean
+        held-out TRAIN accuracy, narrowly ahead of ``"random"``.
     labels_per_class : int or "auto", default="auto"
         Source labels averaged into each class; ``"auto"`` is
         ``floor(K / n_classes)``.
@@ -175,9 +178,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         acoustic_model: str | os.PathLike | nn.Module = DEFAULT_MODEL,
-        n_segments: int | str = 1,
+        n_segments: int | str = "auto",
         mask: bool = False,
-        label_mapping: str = "random",
+        label_mapping: str = "ot",
         labels_per_class: int | str = "auto",
         dropout: float = 0.1,
         weight_decay: float = 0.0,

@@ -82,16 +82,13 @@ class FrozenAcousticModel(nn.Module):
         if optimize and hasattr(module, "fold_frozen"):
             module.fold_frozen()
         # cuDNN refuses to backpropagate through an RNN in eval mode. An RNN
-        # without dropout computes the same in either mode, so those stay in
-        # training mode and gradients reach the input on a GPU too; any other
-        # RNN makes forward() avoid cuDNN.
-        self._avoid_cudnn = False
-        for sub in self.module.modules():
-            if isinstance(sub, nn.RNNBase):
-                if sub.dropout == 0:
-                    sub.train()
-                else:
-                    self._avoid_cudnn = True
+        # without dropout computes the same in either mode, so those switch to
+        # training mode for CUDA calls that need gradients (elsewhere eval
+        # mode keeps the faster inference kernels); any other RNN makes those
+        # calls avoid cuDNN.
+        rnns = [m for m in self.module.modules() if isinstance(m, nn.RNNBase)]
+        self._switchable_rnns = [m for m in rnns if m.dropout == 0]
+        self._avoid_cudnn = len(self._switchable_rnns) < len(rnns)
         self.sample_rate = int(getattr(module, "sample_rate", 16000))
         self.input_length = int(getattr(module, "input_length", self.sample_rate))
         names: Sequence[str] | None = getattr(module, "class_names", None)
@@ -125,19 +122,22 @@ class FrozenAcousticModel(nn.Module):
 
     def classify(self, features: torch.Tensor) -> torch.Tensor:
         """Logits from front-end features (models with a ``spectral_frontend``)."""
-        if self._avoid_cudnn and features.is_cuda:
-            with torch.backends.cudnn.flags(enabled=False):
-                return self.module.classify(features)
-        return self.module.classify(features)
+        return self._run(self.module.classify, features)
 
     def train(self, mode: bool = True) -> "FrozenAcousticModel":
         return self  # frozen: always in eval mode
 
-    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        if self._avoid_cudnn and waveform.is_cuda:
+    def _run(self, method, inputs: torch.Tensor) -> torch.Tensor:
+        backward_on_cuda = inputs.is_cuda and torch.is_grad_enabled()
+        for rnn in self._switchable_rnns:
+            rnn.training = backward_on_cuda
+        if backward_on_cuda and self._avoid_cudnn:
             with torch.backends.cudnn.flags(enabled=False):
-                return self.module(waveform)
-        return self.module(waveform)
+                return method(inputs)
+        return method(inputs)
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return self._run(self.module, waveform)
 
 
 def _builtin_path(name: str) -> Path:
