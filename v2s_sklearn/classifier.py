@@ -452,9 +452,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                                 for i in range(0, len(X), PREDICT_BATCH_SIZE)])
         return torch.softmax(logits, dim=1).cpu().numpy()
 
-    def _predict_log_proba(self, X: Any) -> np.ndarray:
-        check_is_fitted(self)
-        X = self._check_X(X)
+    def _fitted_network(self, spectral: bool = True
+                        ) -> tuple[ReprogrammedModel, torch.Tensor, torch.device]:
+        """The fitted reprogrammed model (eval mode), its label matrix and device."""
         device = resolve_device(self.device, fitted=True)
         model = getattr(self, "_frozen_model", None)
         if model is None or next(model.parameters()).device != device:
@@ -467,7 +467,12 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         label_map = [np.array([index[name] for name in self.label_map_[cls]])
                      for cls in self.classes_]
         matrix = mapping_matrix(label_map, model.n_classes).to(device)
-        network = ReprogrammedModel(model, reprogrammer)
+        return ReprogrammedModel(model, reprogrammer, spectral=spectral), matrix, device
+
+    def _predict_log_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        X = self._check_X(X)
+        network, matrix, device = self._fitted_network()
         with torch.inference_mode():
             log_proba = self._log_proba_batches(network, matrix,
                                                 torch.from_numpy(X).to(device))

@@ -1,4 +1,4 @@
-"""Figures: training curves of a fitted ``V2SClassifier``."""
+"""Figures: training curves and explanations of a fitted ``V2SClassifier``."""
 
 from __future__ import annotations
 
@@ -40,4 +40,59 @@ def plot_history(estimator_or_history: Any, ax: Any = None):
         axis.legend()
     ax[0].set_title("V2S training loss")
     ax[1].set_title("V2S accuracy")
+    return fig
+
+
+def plot_explanation(classifier: Any, X: Any, kind: str = "saliency", target: Any = None,
+                     max_series: int = 4):
+    """Draw series with what drives their prediction shaded along them.
+
+    Parameters
+    ----------
+    classifier : V2SClassifier
+        A fitted classifier.
+    X : array-like of shape (n_series, n_timepoints) or (n_series, n_channels, n_timepoints)
+        Series to explain; the first ``max_series`` are drawn, one panel each
+        (channels of a multivariate series share the panel).
+    kind : {"saliency", "attention"}, default="saliency"
+        :func:`v2s_sklearn.explain.saliency` (absolute gradient x input) or
+        :func:`v2s_sklearn.explain.attention`.
+    target : class label or None
+        Class explained by ``"saliency"``; None explains the predicted class.
+    max_series : int, default=4
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from .explain import attention, saliency
+
+    if kind not in ("saliency", "attention"):
+        raise ValueError(f"kind must be 'saliency' or 'attention'; got {kind!r}")
+    X = np.asarray(X, dtype=float)[:max_series]
+    if kind == "saliency":
+        weights = np.abs(saliency(classifier, X, target, times_input=True))
+    else:
+        weights = attention(classifier, X)
+    predicted = classifier.predict(X)
+    series = X[:, None] if X.ndim == 2 else X
+    weights = weights[:, None] if weights.ndim == 2 else weights
+    fig, axes = plt.subplots(len(series), 1, figsize=(8, 1.9 * len(series)), squeeze=False,
+                             sharex=True, constrained_layout=True)
+    top = float(weights.max()) or 1.0
+    for i, ax in enumerate(axes[:, 0]):
+        for c in range(series.shape[1]):
+            t = np.arange(series.shape[2])
+            ax.plot(t, series[i, c], color="0.3", lw=0.9)
+            points = ax.scatter(t, series[i, c], c=weights[i, c], cmap="magma_r", vmin=0,
+                                vmax=top, s=9, zorder=3)
+        ax.set_ylabel(f"series {i}")
+        ax.set_title(f"predicted {predicted[i]!s}", fontsize=9, loc="left")
+    fig.colorbar(points, ax=axes[:, 0], label="|gradient x input|" if kind == "saliency"
+                 else "attention", shrink=0.8)
+    axes[-1, 0].set_xlabel("time point")
+    fig.suptitle(f"V2S {kind}")
     return fig
