@@ -75,7 +75,7 @@ def test_any_label_type(gunpoint, labels):
 
 def test_dataframe_2d_and_3d_inputs_agree(gunpoint):
     X_train, y_train, X_test, _ = gunpoint
-    params = {**FAST, "max_epochs": 1}
+    params = {**FAST, "max_epochs": 1, "device": "cpu"}  # bit-identical: the CPU contract
     as_2d = V2SClassifier(**params).fit(X_train, y_train).predict_proba(X_test)
     as_3d = V2SClassifier(**params).fit(X_train[:, None], y_train).predict_proba(
         X_test[:, None])
@@ -86,7 +86,9 @@ def test_dataframe_2d_and_3d_inputs_agree(gunpoint):
 
 def test_same_random_state_gives_identical_predictions(gunpoint):
     X_train, y_train, X_test, _ = gunpoint
-    params = {**FAST, "dropout": 0.3, "validation_fraction": 0.25}
+    # Bit-identical refits are promised on the CPU; GPU kernels may sum in
+    # varying order.
+    params = {**FAST, "dropout": 0.3, "validation_fraction": 0.25, "device": "cpu"}
     first = V2SClassifier(**params).fit(X_train, y_train)
     second = V2SClassifier(**params).fit(X_train, y_train)
     np.testing.assert_array_equal(first.theta_, second.theta_)
@@ -267,4 +269,7 @@ def test_fit_on_gpu_then_predict_on_cpu(gunpoint):
     restored.device = "cpu"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        np.testing.assert_allclose(restored.predict_proba(X_test), on_gpu, atol=1e-4)
+        on_cpu = restored.predict_proba(X_test)
+    # The same float32 arithmetic on other hardware and kernels: close, not equal.
+    np.testing.assert_allclose(on_cpu, on_gpu, atol=1e-3)
+    assert (on_cpu.argmax(1) == on_gpu.argmax(1)).mean() >= 0.95

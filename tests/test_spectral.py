@@ -79,7 +79,7 @@ def test_folded_convolutions_equal_the_frozen_block(models):
 
 def test_fitted_classifier_predicts_as_the_straightforward_path(gunpoint, models):
     X_train, y_train, X_test, _ = gunpoint
-    clf = V2SClassifier(max_epochs=2, validation_fraction=0.0, random_state=0)
+    clf = V2SClassifier(max_epochs=2, validation_fraction=0.0, random_state=0, device="cpu")
     proba = clf.fit(X_train, y_train).predict_proba(X_test)
 
     straightforward = models[0]

@@ -128,13 +128,18 @@ class FrozenAcousticModel(nn.Module):
         return self  # frozen: always in eval mode
 
     def _run(self, method, inputs: torch.Tensor) -> torch.Tensor:
-        backward_on_cuda = inputs.is_cuda and torch.is_grad_enabled()
+        backward = inputs.is_cuda and torch.is_grad_enabled()
         for rnn in self._switchable_rnns:
-            rnn.training = backward_on_cuda
-        if backward_on_cuda and self._avoid_cudnn:
-            with torch.backends.cudnn.flags(enabled=False):
-                return method(inputs)
-        return method(inputs)
+            rnn.training = backward
+        if not inputs.is_cuda:
+            return method(inputs)
+        # Full float32 in cuDNN (no TF32 convolutions or RNNs), so a model
+        # fitted on a GPU predicts on a CPU as it did on the GPU.
+        cudnn = torch.backends.cudnn
+        with cudnn.flags(enabled=not (backward and self._avoid_cudnn),
+                         benchmark=cudnn.benchmark, deterministic=cudnn.deterministic,
+                         allow_tf32=False):
+            return method(inputs)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         return self._run(self.module, waveform)
