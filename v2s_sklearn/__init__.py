@@ -13,3 +13,17 @@ from .classifier import V2SClassifier
 __version__ = "0.1.0"
 
 __all__ = ["V2SClassifier", "available_models", "load_acoustic_model", "__version__"]
+
+
+def __getattr__(name: str):
+    # The sktime adapter is imported on first use, so that ``import v2s_sklearn``
+    # does not import sktime; its public path is ``v2s_sklearn.sktime``.
+    if name == "V2STimeSeriesClassifier":
+        from .sktime import V2STimeSeriesClassifier
+
+        return V2STimeSeriesClassifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), "V2STimeSeriesClassifier"])

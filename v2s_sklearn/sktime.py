@@ -1,0 +1,361 @@
+"""``V2STimeSeriesClassifier``: Voice2Series as a native sktime classifier.
+
+The public path is ``from v2s_sklearn.sktime import V2STimeSeriesClassifier``.
+The class adapts :class:`v2s_sklearn.V2SClassifier` to sktime's
+``BaseClassifier``: sktime checks and converts the input (any ``Panel`` mtype),
+this module pads unequal-length series, and an inner ``V2SClassifier`` does
+the training and prediction.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sktime.classification.base import BaseClassifier
+from torch import nn
+
+from .acoustic.registry import DEFAULT_MODEL
+from .classifier import V2SClassifier
+
+__all__ = ["V2STimeSeriesClassifier", "pad_series"]
+
+
+def _as_series_list(X: np.ndarray | list[pd.DataFrame]) -> list[np.ndarray]:
+    """The series of an inner-mtype panel as a list of ``(n_channels, length)`` arrays.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_series, n_channels, n_timepoints) or list of DataFrame
+        sktime's ``numpy3D`` or ``df-list`` mtype (each DataFrame: rows are
+        time points, columns are channels).
+
+    Returns
+    -------
+    list of ndarray of shape (n_channels, length_i), float32
+    """
+    if isinstance(X, np.ndarray):
+        return list(np.asarray(X, dtype=np.float32))
+    return [np.asarray(frame.to_numpy(dtype=np.float64), dtype=np.float32).T for frame in X]
+
+
+def pad_series(series: list[np.ndarray], length: int) -> tuple[np.ndarray, int]:
+    """Zero-pad (or truncate) each series to ``length`` time points.
+
+    Each channel keeps its values from its first time point; the time points
+    after its own length are zeros, so a channel occupies its own length of
+    its slot in the acoustic model's input and the rest of the slot is silence.
+
+    Parameters
+    ----------
+    series : list of ndarray of shape (n_channels, length_i)
+        Series with the same number of channels.
+    length : int
+        Time points of the result.
+
+    Returns
+    -------
+    padded : ndarray of shape (n_series, n_channels, length), float32
+    n_truncated : int
+        How many series were longer than ``length`` and lost their tail.
+    """
+    n_channels = series[0].shape[0]
+    padded = np.zeros((len(series), n_channels, length), dtype=np.float32)
+    n_truncated = 0
+    for i, values in enumerate(series):
+        kept = min(values.shape[1], length)
+        n_truncated += values.shape[1] > length
+        padded[i, :, :kept] = values[:, :kept]
+    return padded, n_truncated
+
+
+class V2STimeSeriesClassifier(BaseClassifier):
+    """Voice2Series reprogramming of a frozen acoustic model, as an sktime classifier.
+
+    Each series is zero-padded into the one-second input of a frozen
+    speech-command model (``n_segments`` copies at equal spacing; the channels
+    of a multivariate series lie back to back inside each copy), a trainable
+    signal ``theta`` is added, and a many-to-one label map averages the
+    probabilities of several source words into each class. Only ``theta`` is
+    trained (Yang, Tsai and Chen, ICML 2021). The work is done by an inner
+    :class:`v2s_sklearn.V2SClassifier` with the same parameters; this class
+    adds sktime's input handling (any ``Panel`` mtype) and unequal-length
+    series.
+
+    Unequal-length series are zero-padded at the end to the longest training
+    length, ``series_length_``: every channel of a series starts at the start
+    of its slot and the rest of the slot is zeros. At prediction, shorter
+    series are padded the same way; longer series are truncated to
+    ``series_length_`` with a ``UserWarning`` (their tail is dropped), because
+    the slots, and so ``theta``, are fixed by the fit.
+
+    Parameters
+    ----------
+    acoustic_model : str, path or torch.nn.Module, default="v2sa-synth"
+        The frozen source model: a built-in name (see
+        ``v2s_sklearn.available_models()``), the path of a saved model, or a
+        module mapping ``(batch, samples)`` waveforms to ``(batch, K)`` logits.
+    n_segments : int or "auto", default="auto"
+        Copies of the series placed into the source input; ``"auto"`` places
+        as many as fit, at most 10.
+    mask : bool, default=False
+        If True, ``theta`` is zero where a copy of the series sits.
+    label_mapping : {"random", "frequency", "ot"}, default="ot"
+        How source labels are assigned to classes: ``"random"`` (the paper),
+        ``"frequency"`` (greedy, by what the frozen model already predicts for
+        each class) or ``"ot"`` (the assignment of largest total such affinity,
+        solved as optimal transport).
+    labels_per_class : int or "auto", default="auto"
+        Source labels averaged into each class; ``"auto"`` is
+        ``floor(K / n_classes)``.
+    dropout : float, default=0.1
+        Dropout rate on ``theta`` during training (never at prediction).
+    weight_decay : float, default=0.0
+        L2 penalty on ``theta``.
+    learning_rate : float, default=0.05
+        Adam step size.
+    max_epochs : int, default=100
+        Upper bound on training epochs.
+    batch_size : int, default=32
+        Minibatch size.
+    validation_fraction : float, default=0.1
+        Stratified share of the training data held out to pick the best epoch
+        and stop early; 0 selects on the training loss instead.
+    n_iter_no_change : int or None, default=20
+        Stop after this many epochs without a lower validation loss; None
+        trains for ``max_epochs``.
+    device : str or torch.device, default="auto"
+        ``"auto"`` uses CUDA when present, else the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the validation split, label map, shuffling and dropout. With an
+        int, refitting on the CPU gives identical results.
+    verbose : int, default=0
+        0 is silent, 1 shows a progress bar over epochs, 2 also prints a line
+        per epoch.
+
+    Attributes
+    ----------
+    estimator_ : V2SClassifier
+        The fitted inner estimator; ``estimator_.history_``,
+        ``estimator_.theta_`` and ``estimator_.label_map_`` describe the fit.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, sorted (set by sktime's ``fit``).
+    n_channels_ : int
+        Channels per series seen in ``fit``.
+    series_length_ : int
+        Longest training series; every series is padded (or truncated) to it.
+    min_series_length_ : int
+        Shortest training series.
+
+    See Also
+    --------
+    v2s_sklearn.V2SClassifier : the scikit-learn estimator this class wraps.
+
+    Notes
+    -----
+    Multivariate series with ``n_channels * series_length_ * n_segments``
+    above the acoustic model's input length (16,000 samples for the built-in
+    model) raise a ``ValueError`` in ``fit`` that names the largest
+    ``n_segments`` that fits. Missing values are not supported (sktime raises
+    a ``ValueError`` before ``fit``). ``docs/sktime.md`` has the measured
+    accuracies.
+
+    Examples
+    --------
+    >>> from sktime.datasets import load_basic_motions
+    >>> from v2s_sklearn.sktime import V2STimeSeriesClassifier
+    >>> X_train, y_train = load_basic_motions(split="train", return_type="numpy3D")
+    >>> X_test, y_test = load_basic_motions(split="test", return_type="numpy3D")
+    >>> clf = V2STimeSeriesClassifier(max_epochs=2, batch_size=64,
+    ...                               validation_fraction=0, random_state=0)
+    >>> clf = clf.fit(X_train[::4], y_train[::4])  # 10 series, 6 channels
+    >>> clf.predict(X_test[:3]).shape
+    (3,)
+    >>> clf.predict_proba(X_test[:3]).shape
+    (3, 4)
+
+    Unequal-length multivariate series, in sktime's nested DataFrame format:
+
+    >>> from sktime.datasets import load_japanese_vowels
+    >>> X, y = load_japanese_vowels(split="train")
+    >>> clf = clf.fit(X.iloc[::27], y[::27])
+    >>> clf.n_channels_, clf.series_length_
+    (12, 20)
+    """
+
+    _tags = {
+        # packaging info
+        "authors": ["v2s-sklearn developers"],
+        "maintainers": ["v2s-sklearn developers"],
+        "python_dependencies": ["torch", "torchaudio"],
+        # estimator type: df-list first, so that unequal-length panels in any
+        # mtype are converted to a list of DataFrames; numpy3D input (equal
+        # length) is passed through without conversion.
+        "X_inner_mtype": ["df-list", "numpy3D"],
+        "y_inner_mtype": "numpy1D",
+        "capability:multivariate": True,
+        "capability:unequal_length": True,
+        "capability:missing_values": False,
+        "capability:predict_proba": True,
+        "capability:categorical_in_X": False,
+        "capability:multithreading": False,
+        "capability:random_state": True,
+        "property:randomness": "derandomized",
+    }
+
+    def __init__(
+        self,
+        acoustic_model: str | os.PathLike | nn.Module = DEFAULT_MODEL,
+        n_segments: int | str = "auto",
+        mask: bool = False,
+        label_mapping: str = "ot",
+        labels_per_class: int | str = "auto",
+        dropout: float = 0.1,
+        weight_decay: float = 0.0,
+        learning_rate: float = 0.05,
+        max_epochs: int = 100,
+        batch_size: int = 32,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int | None = 20,
+        device: str | torch.device = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.acoustic_model = acoustic_model
+        self.n_segments = n_segments
+        self.mask = mask
+        self.label_mapping = label_mapping
+        self.labels_per_class = labels_per_class
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        super().__init__()
+
+    # ------------------------------------------------------------------ helpers
+    def _custom_inner_params(self) -> dict[str, Any]:
+        """The parameters of the inner ``V2SClassifier`` (all of ours, verbatim)."""
+        names = V2SClassifier._get_param_names()
+        params = self.get_params(deep=False)
+        return {name: params[name] for name in names}
+
+    @staticmethod
+    def _custom_check_finite(series: list[np.ndarray]) -> None:
+        for i, values in enumerate(series):
+            if not np.isfinite(values).all():
+                raise ValueError(
+                    f"series {i} holds NaN or infinite values; V2STimeSeriesClassifier "
+                    "does not handle missing values: impute them (e.g. with sktime's "
+                    "Imputer) or drop those series.")
+
+    # -------------------------------------------------------------- sktime API
+    def _fit(self, X: np.ndarray | list[pd.DataFrame], y: np.ndarray
+             ) -> "V2STimeSeriesClassifier":
+        """Pad the training series to the longest one and fit the inner estimator.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_series, n_channels, n_timepoints) or list of DataFrame
+            Training series (sktime's ``numpy3D`` or ``df-list`` mtype).
+        y : ndarray of shape (n_series,)
+            Class labels.
+
+        Returns
+        -------
+        self : V2STimeSeriesClassifier
+        """
+        series = _as_series_list(X)
+        self._custom_check_finite(series)
+        lengths = np.array([values.shape[1] for values in series])
+        self.n_channels_ = int(series[0].shape[0])
+        self.series_length_ = int(lengths.max())
+        self.min_series_length_ = int(lengths.min())
+        padded, _ = pad_series(series, self.series_length_)
+        self.estimator_ = V2SClassifier(**self._custom_inner_params())
+        self.estimator_.fit(padded, np.asarray(y))
+        return self
+
+    def _custom_transform(self, X: np.ndarray | list[pd.DataFrame]) -> np.ndarray:
+        """Series at prediction, checked, padded or truncated to ``series_length_``."""
+        series = _as_series_list(X)
+        channels = {values.shape[0] for values in series}
+        if channels != {self.n_channels_}:
+            raise ValueError(
+                f"X has series with {sorted(channels)} channel(s), but "
+                f"{type(self).__name__} was fitted on {self.n_channels_}-channel series; "
+                "pass series with the channels seen in fit.")
+        self._custom_check_finite(series)
+        padded, n_truncated = pad_series(series, self.series_length_)
+        if n_truncated:
+            warnings.warn(
+                f"{n_truncated} of {len(series)} series are longer than the longest "
+                f"training series ({self.series_length_} time points) and were truncated "
+                f"to it; to use their full length, refit on training data that holds a "
+                f"series at least as long, or resample the series.",
+                UserWarning, stacklevel=4)
+        return padded
+
+    def _predict(self, X: np.ndarray | list[pd.DataFrame]) -> np.ndarray:
+        """Most probable class of each series.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_series, n_channels, n_timepoints) or list of DataFrame
+
+        Returns
+        -------
+        ndarray of shape (n_series,)
+        """
+        return self.estimator_.predict(self._custom_transform(X))
+
+    def _predict_proba(self, X: np.ndarray | list[pd.DataFrame]) -> np.ndarray:
+        """Class probabilities, columns in ``classes_`` order, rows summing to one.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_series, n_channels, n_timepoints) or list of DataFrame
+
+        Returns
+        -------
+        ndarray of shape (n_series, n_classes)
+        """
+        return self.estimator_.predict_proba(self._custom_transform(X))
+
+    @classmethod
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
+        """Return testing parameter settings for the estimator.
+
+        Both sets use a tiny, untrained attention-RNN shipped for interface
+        tests (``v2s_sklearn._testing``), so that sktime's ``check_estimator``
+        (about 170 fits) runs in seconds; the built-in model is exercised by
+        the docstring example and the dataset tests.
+
+        Parameters
+        ----------
+        parameter_set : str, default="default"
+            Name of the set of test parameters; all names return the same sets.
+
+        Returns
+        -------
+        params : list of dict
+            Parameters to create testing instances of the class.
+        """
+        from ._testing import TINY_ACOUSTIC_MODEL
+
+        fast = {"acoustic_model": str(TINY_ACOUSTIC_MODEL), "batch_size": 64,
+                "validation_fraction": 0.0, "random_state": 0, "device": "cpu"}
+        return [
+            {"max_epochs": 1, "n_segments": 1, "label_mapping": "random", **fast},
+            {"max_epochs": 2, "n_segments": 2, "label_mapping": "ot", "dropout": 0.0,
+             **fast},
+        ]
