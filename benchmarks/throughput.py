@@ -193,21 +193,16 @@ def measure(args: argparse.Namespace) -> dict:
 
 def fit_times(args: argparse.Namespace) -> list[dict]:
     """Fit V2SClassifier (defaults) and MiniRocket on each dataset in one process."""
-    from sklearn.pipeline import make_pipeline
-    from sklearn.linear_model import RidgeClassifierCV
-    from sklearn.preprocessing import StandardScaler
-    from sktime.transformations.panel.rocket import MiniRocket
-
     from v2s_sklearn import V2SClassifier
+    from v2s_sklearn.benchmark import MiniRocketRidge
 
-    def minirocket():
-        return make_pipeline(MiniRocket(random_state=0), StandardScaler(),
-                             RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)))
+    def minirocket():  # the recipe `v2s benchmark` times (docs/benchmarks.md)
+        return MiniRocketRidge(random_state=0)
 
     # Warm-up: MiniRocket's numba kernels compile on first use; neither method
     # should be charged a one-off cost.
     Xw, yw = load_dataset("ItalyPowerDemand", "train")
-    minirocket().fit(Xw[:, None], yw)
+    minirocket().fit(Xw, yw)
     V2SClassifier(max_epochs=1, device=args.device).fit(Xw, yw)
 
     rows = []
@@ -215,7 +210,7 @@ def fit_times(args: argparse.Namespace) -> list[dict]:
         X, y = load_dataset(name, "train", args.data_dir)
         row = {"dataset": name, "n_train": len(X), "length": X.shape[-1]}
         started = time.perf_counter()
-        minirocket().fit(X[:, None], y)
+        minirocket().fit(X, y)
         row["minirocket_fit_s"] = time.perf_counter() - started
         clf = V2SClassifier(random_state=0, device=args.device)
         started = time.perf_counter()
