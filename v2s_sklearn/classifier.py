@@ -452,7 +452,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                                 for i in range(0, len(X), PREDICT_BATCH_SIZE)])
         return torch.softmax(logits, dim=1).cpu().numpy()
 
-    def _fitted_network(self, spectral: bool = True
+    def _fitted_network(self, spectral: bool | str = "auto"
                         ) -> tuple[ReprogrammedModel, torch.Tensor, torch.device]:
         """The fitted reprogrammed model (eval mode), its label matrix and device."""
         device = resolve_device(self.device, fitted=True)

@@ -86,17 +86,22 @@ class ReprogrammedModel(nn.Module):
         The frozen source model.
     reprogrammer : Reprogrammer
         The trainable input transformation.
-    spectral : bool, default=True
+    spectral : bool or "auto", default="auto"
         Evaluate the front end in the STFT domain when the model allows it
         (:attr:`FrozenAcousticModel.spectral_frontend`); otherwise, or when
         False, build every reprogrammed waveform and run the model on it.
+        ``"auto"`` does so on the CPU only: on an H200 at batch sizes up to 256
+        the extra small kernels cost more than the per-series FFTs they save
+        (``docs/benchmarks.md``).
     """
 
     def __init__(self, model: nn.Module, reprogrammer: Reprogrammer,
-                 spectral: bool = True) -> None:
+                 spectral: bool | str = "auto") -> None:
         super().__init__()
         self.model = model
         self.reprogrammer = reprogrammer
+        if spectral == "auto":
+            spectral = reprogrammer.theta.device.type == "cpu"
         frontend = getattr(model, "spectral_frontend", None) if spectral else None
         self.spectral = (SpectralReprogrammer(reprogrammer, frontend)
                          if frontend is not None else None)
