@@ -22,9 +22,8 @@ from torch import nn
 from .acoustic.registry import DEFAULT_MODEL, FrozenAcousticModel, load_acoustic_model
 from .label_mapping import (
     LABEL_MAPPINGS,
-    frequency_label_map,
+    label_map_from_affinity,
     mapping_matrix,
-    ot_label_map,
     random_label_map,
     resolve_labels_per_class,
     target_log_proba,
@@ -348,8 +347,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             label_map = random_label_map(model.n_classes, n_classes, per_class, rng)
         else:
             source_proba = self._source_proba(model, reprogrammer, X_all[train_idx])
-            build_map = ot_label_map if self.label_mapping == "ot" else frequency_label_map
-            label_map = build_map(source_proba, y_encoded[train_idx], n_classes, per_class)
+            label_map = label_map_from_affinity(self.label_mapping, source_proba,
+                                                y_encoded[train_idx], n_classes, per_class)
         self.label_map_ = {cls: tuple(self.source_classes_[k] for k in labels)
                            for cls, labels in zip(self.classes_, label_map)}
         matrix = mapping_matrix(label_map, model.n_classes).to(self.device_)
