@@ -335,10 +335,8 @@ class V2STimeSeriesClassifier(BaseClassifier):
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
         """Return testing parameter settings for the estimator.
 
-        Both sets use a tiny, untrained attention-RNN shipped for interface
-        tests (``v2s_sklearn._testing``), so that sktime's ``check_estimator``
-        (about 170 fits) runs in seconds; the built-in model is exercised by
-        the docstring example and the dataset tests.
+        Both sets use the built-in acoustic model with one or two epochs on
+        the CPU: small settings, real parts.
 
         Parameters
         ----------
@@ -350,9 +348,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
         params : list of dict
             Parameters to create testing instances of the class.
         """
-        from ._testing import TINY_ACOUSTIC_MODEL
-
-        fast = {"acoustic_model": str(TINY_ACOUSTIC_MODEL), "batch_size": 64,
+        fast = {"batch_size": 64,
                 "validation_fraction": 0.0, "random_state": 0, "device": "cpu"}
         return [
             {"max_epochs": 1, "n_segments": 1, "label_mapping": "random", **fast},
