@@ -112,7 +112,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
     labels_per_class : int or "auto", default="auto"
         Source labels averaged into each class; ``"auto"`` is
         ``floor(K / n_classes)``.
-    dropout : float, default=0.1
+    dropout : float, default=0.0
         Dropout rate on ``theta`` during training (never at prediction).
     weight_decay : float, default=0.0
         L2 penalty on ``theta``.
@@ -214,7 +214,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
         mask: bool = False,
         label_mapping: str = "ot",
         labels_per_class: int | str = "auto",
-        dropout: float = 0.1,
+        dropout: float = 0.0,
         weight_decay: float = 0.0,
         learning_rate: float = 0.05,
         max_epochs: int = 100,
@@ -352,6 +352,6 @@ class V2STimeSeriesClassifier(BaseClassifier):
                 "validation_fraction": 0.0, "random_state": 0, "device": "cpu"}
         return [
             {"max_epochs": 1, "n_segments": 1, "label_mapping": "random", **fast},
-            {"max_epochs": 2, "n_segments": 2, "label_mapping": "ot", "dropout": 0.0,
+            {"max_epochs": 2, "n_segments": 2, "label_mapping": "ot", "dropout": 0.2,
              **fast},
         ]
