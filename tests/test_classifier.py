@@ -221,12 +221,24 @@ def test_predict_before_fit_raises_not_fitted(gunpoint):
 @pytest.mark.parametrize("param, value", [
     ("dropout", 1.0), ("n_segments", 0), ("learning_rate", 0.0), ("max_epochs", 2.5),
     ("label_mapping", "nearest"), ("labels_per_class", 0), ("validation_fraction", 1.0),
-    ("mask", "yes"),
+    ("mask", "yes"), ("learning_rate_schedule", "cosine"),
 ])
 def test_invalid_parameters_are_refused_at_fit(italy, param, value):
     X, y = italy
     with pytest.raises(ValueError, match=param):
         V2SClassifier(**{**FAST, param: value}).fit(X, y)
+
+
+def test_plateau_schedule_halves_the_learning_rate_when_the_loss_stalls(italy):
+    X, y = italy
+    # A tiny step makes the training loss stall, so the schedule must act.
+    params = {**FAST, "max_epochs": 12, "learning_rate": 1e-6}
+    constant = V2SClassifier(**params).fit(X, y)
+    plateau = V2SClassifier(**params, learning_rate_schedule="plateau").fit(X, y)
+    assert {row["learning_rate"] for row in constant.history_} == {1e-6}
+    rates = [row["learning_rate"] for row in plateau.history_]
+    assert rates[0] == 1e-6 and rates[-1] < rates[0]
+    assert all(later <= earlier for earlier, later in zip(rates, rates[1:]))
 
 
 # ---------------------------------------------------------------- persistence

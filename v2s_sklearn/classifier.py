@@ -33,6 +33,8 @@ from .spectral import ReprogrammedModel
 
 PREDICT_BATCH_SIZE = 256
 MAX_AUTO_SEGMENTS = 10
+LEARNING_RATE_SCHEDULES = ("constant", "plateau")
+PLATEAU_PATIENCE = 5
 
 
 def resolve_n_segments(n_segments: int | str, input_length: int, series_values: int) -> int:
@@ -104,6 +106,10 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     learning_rate : float, default=0.05
         Adam step size; the paper's value, which also beat 0.01 on held-out
         parts of TRAIN.
+    learning_rate_schedule : {"constant", "plateau"}, default="constant"
+        ``"constant"`` keeps ``learning_rate`` (the paper); ``"plateau"``
+        halves it after ``PLATEAU_PATIENCE`` (5) epochs without a lower
+        monitored loss (``torch.optim.lr_scheduler.ReduceLROnPlateau``).
     max_epochs : int, default=100
         Upper bound on training epochs.
     batch_size : int, default=32
@@ -142,9 +148,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     source_classes_ : list of str
         The acoustic model's class names.
     history_ : list of dict
-        Per epoch: ``epoch``, ``train_loss``, ``train_accuracy``,
-        ``valid_loss``, ``valid_accuracy`` (NaN without validation) and
-        ``seconds``.
+        Per epoch: ``epoch``, ``learning_rate`` (in force during the epoch),
+        ``train_loss``, ``train_accuracy``, ``valid_loss``, ``valid_accuracy``
+        (NaN without validation) and ``seconds``.
     n_segments_ : int
         Copies of the series actually placed (``n_segments`` resolved).
     best_epoch_ : int
@@ -186,6 +192,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         dropout: float = 0.0,
         weight_decay: float = 0.0,
         learning_rate: float = 0.05,
+        learning_rate_schedule: str = "constant",
         max_epochs: int = 100,
         batch_size: int = 32,
         validation_fraction: float = 0.1,
@@ -202,6 +209,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.dropout = dropout
         self.weight_decay = weight_decay
         self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
@@ -240,6 +248,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         if self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be > 0; got {self.learning_rate!r}")
         real("validation_fraction", 0.0, 1.0)
+        if self.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
+            raise ValueError(f"learning_rate_schedule must be one of "
+                             f"{LEARNING_RATE_SCHEDULES}; got {self.learning_rate_schedule!r}")
         if self.label_mapping not in LABEL_MAPPINGS:
             raise ValueError(f"label_mapping must be one of {LABEL_MAPPINGS}; "
                              f"got {self.label_mapping!r}")
@@ -359,6 +370,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         optimizer = torch.optim.Adam([reprogrammer.theta], lr=self.learning_rate,
                                      weight_decay=self.weight_decay,
                                      fused=self.device_.type == "cuda")
+        scheduler = (torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="min", factor=0.5, patience=PLATEAU_PATIENCE)
+            if self.learning_rate_schedule == "plateau" else None)
         self.history_ = []
         best_loss, best_theta, self.best_epoch_, stale = math.inf, None, 0, 0
         epochs = self._progress(range(self.max_epochs))
@@ -377,7 +391,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 optimizer.step()
                 total_loss += loss.detach() * len(batch)
                 correct += (log_proba.argmax(1) == y_all[batch]).sum()
-            row = {"epoch": epoch + 1,
+            row = {"epoch": epoch + 1, "learning_rate": optimizer.param_groups[0]["lr"],
                    "train_loss": float(total_loss) / len(order),
                    "train_accuracy": float(correct) / len(order),
                    "valid_loss": math.nan, "valid_accuracy": math.nan}
@@ -391,6 +405,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             row["seconds"] = time.perf_counter() - started
             self.history_.append(row)
             monitored = row["valid_loss"] if len(valid_idx) else row["train_loss"]
+            if scheduler is not None:
+                scheduler.step(monitored)
             if monitored < best_loss:
                 best_loss, best_theta, self.best_epoch_, stale = (
                     monitored, reprogrammer.theta.detach().clone(), epoch + 1, 0)

@@ -118,6 +118,8 @@ class V2STimeSeriesClassifier(BaseClassifier):
         L2 penalty on ``theta``.
     learning_rate : float, default=0.05
         Adam step size.
+    learning_rate_schedule : {"constant", "plateau"}, default="constant"
+        See ``V2SClassifier``.
     max_epochs : int, default=100
         Upper bound on training epochs.
     batch_size : int, default=32
@@ -217,6 +219,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
         dropout: float = 0.0,
         weight_decay: float = 0.0,
         learning_rate: float = 0.05,
+        learning_rate_schedule: str = "constant",
         max_epochs: int = 100,
         batch_size: int = 32,
         validation_fraction: float = 0.1,
@@ -233,6 +236,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
         self.dropout = dropout
         self.weight_decay = weight_decay
         self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
