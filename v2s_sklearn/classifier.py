@@ -106,10 +106,12 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     learning_rate : float, default=0.05
         Adam step size; the paper's value, which also beat 0.01 on held-out
         parts of TRAIN.
-    learning_rate_schedule : {"constant", "plateau"}, default="constant"
+    learning_rate_schedule : {"constant", "plateau"}, default="plateau"
         ``"constant"`` keeps ``learning_rate`` (the paper); ``"plateau"``
         halves it after ``PLATEAU_PATIENCE`` (5) epochs without a lower
-        monitored loss (``torch.optim.lr_scheduler.ReduceLROnPlateau``).
+        monitored loss (``torch.optim.lr_scheduler.ReduceLROnPlateau``). On
+        held-out parts of the TRAIN splits of 12 UCR datasets ``"plateau"``
+        won on 4 and lost on none (``docs/estimator.md``).
     max_epochs : int, default=100
         Upper bound on training epochs.
     batch_size : int, default=32
@@ -192,7 +194,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         dropout: float = 0.0,
         weight_decay: float = 0.0,
         learning_rate: float = 0.05,
-        learning_rate_schedule: str = "constant",
+        learning_rate_schedule: str = "plateau",
         max_epochs: int = 100,
         batch_size: int = 32,
         validation_fraction: float = 0.1,

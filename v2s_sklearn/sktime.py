@@ -118,7 +118,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
         L2 penalty on ``theta``.
     learning_rate : float, default=0.05
         Adam step size.
-    learning_rate_schedule : {"constant", "plateau"}, default="constant"
+    learning_rate_schedule : {"constant", "plateau"}, default="plateau"
         See ``V2SClassifier``.
     max_epochs : int, default=100
         Upper bound on training epochs.
@@ -219,7 +219,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
         dropout: float = 0.0,
         weight_decay: float = 0.0,
         learning_rate: float = 0.05,
-        learning_rate_schedule: str = "constant",
+        learning_rate_schedule: str = "plateau",
         max_epochs: int = 100,
         batch_size: int = 32,
         validation_fraction: float = 0.1,
