@@ -233,7 +233,7 @@ def test_plateau_schedule_halves_the_learning_rate_when_the_loss_stalls(italy):
     X, y = italy
     # A tiny step makes the training loss stall, so the schedule must act.
     params = {**FAST, "max_epochs": 12, "learning_rate": 1e-6}
-    constant = V2SClassifier(**params).fit(X, y)
+    constant = V2SClassifier(**params, learning_rate_schedule="constant").fit(X, y)
     plateau = V2SClassifier(**params, learning_rate_schedule="plateau").fit(X, y)
     assert {row["learning_rate"] for row in constant.history_} == {1e-6}
     rates = [row["learning_rate"] for row in plateau.history_]
