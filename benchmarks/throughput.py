@@ -72,7 +72,8 @@ def model_flops_per_series(model, input_length: int) -> float:
     freq = frontend.n_fft // 2 + 1
     mels = frontend.mel.mel_scale.fb.shape[1]
     flops = 2 * frames * freq * mels                     # mel filter bank
-    flops += 2 * frames * mels * (5 * 10 + 10 * 5)       # two 5x1 convolutions
+    conv_weights = sum(m.weight.numel() for m in net.conv if isinstance(m, torch.nn.Conv2d))
+    flops += 2 * frames * mels * conv_weights             # the k x 1 convolutions
     hidden = net.rnn.hidden_size
     inputs = mels
     for _ in range(net.rnn.num_layers):

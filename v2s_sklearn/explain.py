@@ -8,8 +8,8 @@ or ``(n_series, n_channels, n_timepoints)``) so they can be drawn over them
   every value of the series (summed over its copies in the source input),
   optionally times the input.
 - :func:`attention`: for source models with an attention layer (the built-in
-  V2Sa), the attention weight of the spectrogram frame each value falls in,
-  averaged over the copies; the paper's Fig. 4 view.
+  V2Sa), the attention of the spectrogram frames each value falls in, summed
+  over its copies; the paper's Fig. 4 view.
 """
 
 from __future__ import annotations
@@ -25,11 +25,9 @@ from .label_mapping import target_log_proba
 _BATCH = 64
 
 
-def _targets(classifier: Any, X: np.ndarray, target: Any) -> np.ndarray:
-    """Encoded classes to explain: the predicted ones, or ``target`` (one or per series)."""
-    if target is None:
-        return np.argmax(classifier.predict_log_proba(X), axis=1)
-    wanted = np.broadcast_to(np.asarray(target, dtype=object), (len(X),))
+def _targets(classifier: Any, n_series: int, target: Any) -> np.ndarray:
+    """Encoded classes of ``target`` (one label, or one per series)."""
+    wanted = np.broadcast_to(np.asarray(target, dtype=object), (n_series,))
     index = {cls: k for k, cls in enumerate(classifier.classes_.tolist())}
     missing = sorted({str(t) for t in wanted if t not in index})
     if missing:
@@ -76,14 +74,16 @@ def saliency(classifier: Any, X: Any, target: Any = None, *,
     """
     check_is_fitted(classifier)
     series = classifier._check_X(X)
-    targets = _targets(classifier, X, target)
+    targets = None if target is None else _targets(classifier, len(series), target)
     # The waveform path: the STFT-domain one does not differentiate w.r.t. x.
     network, matrix, device = classifier._fitted_network(spectral=False)
     grads = []
     for start in range(0, len(series), _BATCH):
         x = torch.from_numpy(series[start : start + _BATCH]).to(device).requires_grad_()
         log_proba = target_log_proba(network(x), matrix)
-        chosen = torch.as_tensor(targets[start : start + _BATCH], device=device)
+        # Without a target, the predicted class, read off this same forward pass.
+        chosen = (log_proba.argmax(1) if targets is None else
+                  torch.as_tensor(targets[start : start + _BATCH], device=device))
         log_proba.gather(1, chosen[:, None]).sum().backward()
         grad = x.grad.detach().cpu().numpy()
         grads.append(grad * series[start : start + _BATCH] if times_input else grad)

@@ -73,11 +73,12 @@ def plot_explanation(classifier: Any, X: Any, kind: str = "saliency", target: An
     if kind not in ("saliency", "attention"):
         raise ValueError(f"kind must be 'saliency' or 'attention'; got {kind!r}")
     X = np.asarray(X, dtype=float)[:max_series]
+    predicted = classifier.predict(X)
     if kind == "saliency":
-        weights = np.abs(saliency(classifier, X, target, times_input=True))
+        explained = predicted if target is None else target
+        weights = np.abs(saliency(classifier, X, explained, times_input=True))
     else:
         weights = attention(classifier, X)
-    predicted = classifier.predict(X)
     series = X[:, None] if X.ndim == 2 else X
     weights = weights[:, None] if weights.ndim == 2 else weights
     fig, axes = plt.subplots(len(series), 1, figsize=(8, 1.9 * len(series)), squeeze=False,
