@@ -71,7 +71,9 @@ def test_synthesized_corpus_round_trip(tmp_path):
     jobs, split_of = plan_jobs(clips_per_espeak_voice=1, engines=["espeak-ng"],
                                variants=["f1", "m3", "klatt"], words=["yes", "sheila"])
     corpus = synthesize_corpus(jobs, split_of, n_workers=2)
-    assert len(corpus.labels) == 3 * 7 * 2  # variants x accents x words
+    # variants x accents x words, held-out variants at the fixed held-out count (2)
+    per_split = {s: int((corpus.splits == s).sum()) for s in ("train", "valid", "test")}
+    assert per_split == {"train": 7 * 2, "valid": 7 * 2 * 2, "test": 7 * 2 * 2}
     assert (np.abs(corpus.audio).max(axis=1) > 1000).all()  # every clip holds speech
     by_split = {s: set(corpus.speakers[corpus.splits == s]) for s in ("train", "valid", "test")}
     assert sum(len(v) for v in by_split.values()) == 3  # each variant in exactly one split

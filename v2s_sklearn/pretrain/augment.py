@@ -16,10 +16,16 @@ def _uniform(n: int, low: float, high: float, generator: torch.Generator) -> tor
     return low + (high - low) * torch.rand(n, generator=generator)
 
 
-def speed_perturb(x: torch.Tensor, g: torch.Generator, max_change: float = 0.15) -> torch.Tensor:
-    """Play each clip faster or slower (changes duration and pitch together)."""
+def speed_perturb(x: torch.Tensor, g: torch.Generator, low: float = 0.85,
+                  high: float = 1.25) -> torch.Tensor:
+    """Play each clip faster or slower by a factor in [low, high].
+
+    Duration, pitch and formants change together, like a shorter or longer
+    vocal tract. The range leans upward because the only female natural voice
+    (slt) is held out: faster playback lets the male natural voices stand in.
+    """
     n, length = x.shape
-    factor = _uniform(n, 1 - max_change, 1 + max_change, g)
+    factor = _uniform(n, low, high, g)
     grid = torch.linspace(-1, 1, length).expand(n, length) * factor[:, None]
     grid = torch.stack([grid, torch.zeros_like(grid)], dim=-1)[:, None]  # (n,1,L,2)
     out = F.grid_sample(x[:, None, None, :], grid, align_corners=True, padding_mode="zeros")

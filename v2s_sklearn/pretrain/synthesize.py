@@ -34,8 +34,18 @@ FESTIVAL_VOICES = ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts")
 SPEAKER_OF = {"kal": "kal", "kal16": "kal", "kal_diphone": "kal", "awb": "awb",
               "rms": "rms", "slt": "slt", "cmu_us_slt_arctic_hts": "slt",
               "ked_diphone": "ked"}  # fmt: skip
-FIXED_SPLIT = {"kal": "train", "rms": "train", "awb": "valid", "ked": "valid",
+FIXED_SPLIT = {"kal": "train", "rms": "train", "awb": "train", "ked": "valid",
                "slt": "test"}  # fmt: skip
+# Mean f0 (Hz) each natural voice speaks at by default; prosody scales it.
+BASE_F0 = {"kal": 105.0, "awb": 110.0, "rms": 100.0, "ked": 110.0, "slt": 170.0}
+# Relative pitch ranges. The only female natural voice (slt) is held out for
+# testing, so the male natural voices also speak at female pitch (up to ~230 Hz)
+# to let the model meet natural-sounding high voices in training.
+PITCH_RANGE = {"default": (0.6, 1.5), "male_natural": (0.6, 2.2)}
+MALE_NATURAL = {"kal", "awb", "rms", "ked"}
+# Clips per voice and word for held-out (valid/test) speakers: fixed, so the
+# test set keeps its size and mix when training data grows.
+HELD_OUT_CLIPS = {"espeak-ng": 2, "flite": 40, "festival": 25}
 
 INSTALL_HINT = (
     "apt-get install espeak-ng flite festival festvox-kallpc16k "
@@ -83,13 +93,17 @@ def synthesize_job(job: Job, workdir: Path) -> np.ndarray:
         _run(["espeak-ng", "-v", f"{accent}+{variant}", "-s", str(int(175 * job.rate)),
               "-p", str(int(np.clip(50 * job.pitch, 0, 99))), "-w", str(out), job.word])
     elif job.engine == "flite":
-        f0 = {"slt": 170.0, "awb": 110.0, "rms": 100.0}.get(job.voice, 105.0) * job.pitch
+        f0 = BASE_F0[SPEAKER_OF[job.voice]] * job.pitch
         _run(["flite", "-voice", job.voice, "-t", job.word, "-o", str(out),
               "--setf", f"duration_stretch={1 / job.rate:.3f}",
               "--setf", f"int_f0_target_mean={f0:.1f}"])
     elif job.engine == "festival":
+        # Diphone voices take their mean f0 from int_lr_params; HTS voices ignore it.
+        f0 = BASE_F0[SPEAKER_OF[job.voice]] * job.pitch
         _run(["text2wave", "-eval", f"(voice_{job.voice})",
               "-eval", f"(Parameter.set 'Duration_Stretch {1 / job.rate:.3f})",
+              "-eval", f"(set! int_lr_params '((target_f0_mean {f0:.1f}) "
+                       "(target_f0_std 30) (model_f0_mean 170) (model_f0_std 34)))",
               "-o", str(out)], stdin=job.word)
     else:
         raise ValueError(f"unknown engine {job.engine!r}")
@@ -103,24 +117,37 @@ def plan_jobs(
     clips_per_espeak_voice: int = 2,
     clips_per_flite_voice: int = 40,
     clips_per_festival_voice: int = 25,
+    held_out_clips: dict[str, int] | None = None,
     engines: Iterable[str] = ("espeak-ng", "flite", "festival"),
     variants: list[str] | None = None,
     words: Iterable[str] = WORDS,
     seed: int = 0,
 ) -> tuple[list[Job], dict[str, str]]:
-    """Every clip to make, and the split of every speaker."""
+    """Every clip to make, and the split of every speaker.
+
+    ``clips_per_*`` count clips per voice and word for training speakers;
+    held-out speakers get ``held_out_clips[engine]`` (default
+    ``HELD_OUT_CLIPS``; ``None`` values fall back to the training count).
+    """
     rng = np.random.default_rng(seed)
+    held_out = dict(HELD_OUT_CLIPS if held_out_clips is None else held_out_clips)
     jobs: list[Job] = []
     split_of: dict[str, str] = dict(FIXED_SPLIT)
     engines = set(engines)
     words = list(words)
 
     def prosody(n: int, engine: str, voice: str, speaker: str) -> None:
+        if split_of[speaker] != "train" and held_out.get(engine) is not None:
+            n = held_out[engine]
+        widened = speaker in MALE_NATURAL
+        low, high = PITCH_RANGE["male_natural" if widened else "default"]
         for word in words:
             for _ in range(n):
-                jobs.append(Job(engine, voice, speaker, word,
-                                rate=float(rng.uniform(0.7, 1.35)),
-                                pitch=float(rng.uniform(0.6, 1.5))))
+                rate = float(rng.uniform(0.7, 1.35))
+                # Log-uniform where the range spans an octave, so high pitches stay rare.
+                pitch = (np.exp(rng.uniform(np.log(low), np.log(high))) if widened
+                         else rng.uniform(low, high))
+                jobs.append(Job(engine, voice, speaker, word, rate=rate, pitch=float(pitch)))
 
     if "espeak-ng" in engines:
         variants = espeak_variants() if variants is None else variants
