@@ -94,3 +94,49 @@ def test_fitted_classifier_predicts_as_the_straightforward_path(gunpoint, models
         expected = torch.exp(target_log_proba(logits, matrix)).numpy()
     np.testing.assert_allclose(proba, expected, atol=1e-5)
     assert (proba.argmax(1) == expected.argmax(1)).all()
+
+
+def test_cached_series_spectra_give_the_same_logits_and_gradients(models):
+    optimized = models[1]
+    torch.manual_seed(1)
+    reprogrammer = Reprogrammer(16000, 60, 2, 3, False, dropout=0.3)
+    reprogrammer.theta.data.normal_(0.0, 0.05)
+    network = ReprogrammedModel(optimized, reprogrammer)
+    X = torch.randn(7, 2, 60)
+    cache = network.cache_series_spectra(X, batch_size=3)  # built in several chunks
+    assert cache.shape == (7, 513, len(network.spectral.active_frames))
+    rows = torch.tensor([5, 0, 3])
+    reprogrammer.train()
+    outputs = []
+    for spectra in (None, cache[rows]):
+        reprogrammer.theta.grad = None
+        logits = network(X[rows], torch.Generator().manual_seed(2), spectra)
+        logits.logsumexp(1).sum().backward()
+        outputs.append((logits.detach(), reprogrammer.theta.grad.clone()))
+    torch.testing.assert_close(outputs[1][0], outputs[0][0], atol=1e-6, rtol=0)
+    torch.testing.assert_close(outputs[1][1], outputs[0][1], atol=1e-7, rtol=1e-5)
+
+
+def test_no_cache_above_the_memory_cap_or_off_the_spectral_path(models):
+    reprogrammer = Reprogrammer(16000, 60, 1, 1, False, dropout=0.0)
+    X = torch.randn(4, 1, 60)
+    assert ReprogrammedModel(models[1], reprogrammer).cache_series_spectra(X, max_bytes=1) is None
+    waveform_path = ReprogrammedModel(models[0], reprogrammer, spectral=False)
+    assert waveform_path.cache_series_spectra(X) is None
+
+
+def test_fit_is_the_same_with_and_without_the_spectra_cache(gunpoint, monkeypatch):
+    X_train, y_train, _, _ = gunpoint
+    params = dict(max_epochs=2, random_state=0, device="cpu", n_segments=3)
+    cached = V2SClassifier(**params).fit(X_train, y_train)
+    monkeypatch.setattr("v2s_sklearn.spectral.SPECTRA_CACHE_BYTES", 0)
+    calls = []
+    real = ReprogrammedModel.cache_series_spectra
+    monkeypatch.setattr(ReprogrammedModel, "cache_series_spectra",
+                        lambda self, X: calls.append(real(self, X)) or calls[-1])
+    uncached = V2SClassifier(**params).fit(X_train, y_train)
+    assert calls == [None]  # the cap turned the cache off
+    np.testing.assert_allclose(cached.theta_, uncached.theta_, atol=1e-5)
+    for a, b in zip(cached.history_, uncached.history_):
+        assert a["valid_accuracy"] == b["valid_accuracy"]
+        assert abs(a["valid_loss"] - b["valid_loss"]) < 1e-5

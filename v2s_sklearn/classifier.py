@@ -37,6 +37,11 @@ LEARNING_RATE_SCHEDULES = ("constant", "plateau")
 PLATEAU_PATIENCE = 5
 
 
+def _rows(cache: torch.Tensor | None, rows: torch.Tensor | slice) -> torch.Tensor | None:
+    """The cached series spectra of ``rows``, or None without a cache."""
+    return None if cache is None else cache[rows]
+
+
 def resolve_n_segments(n_segments: int | str, input_length: int, series_values: int) -> int:
     """``"auto"``: as many copies as fit into the input, at most ``MAX_AUTO_SEGMENTS``."""
     if n_segments != "auto":
@@ -368,6 +373,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                            for cls, labels in zip(self.classes_, label_map)}
         matrix = mapping_matrix(label_map, model.n_classes).to(self.device_)
 
+        # The series' spectra are the same every epoch: computed once, memory permitting.
+        spectra = network.cache_series_spectra(X_all)
         train_rows = torch.as_tensor(train_idx, device=self.device_)
         optimizer = torch.optim.Adam([reprogrammer.theta], lr=self.learning_rate,
                                      weight_decay=self.weight_decay,
@@ -386,7 +393,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             total_loss, correct = 0.0, 0
             for start in range(0, len(order), self.batch_size):
                 batch = order[start : start + self.batch_size]
-                log_proba = target_log_proba(network(X_all[batch], generator), matrix)
+                log_proba = target_log_proba(
+                    network(X_all[batch], generator, _rows(spectra, batch)), matrix)
                 loss = F.nll_loss(log_proba, y_all[batch])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -400,7 +408,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             if len(valid_idx):
                 reprogrammer.eval()
                 with torch.inference_mode():
-                    log_proba = self._log_proba_batches(network, matrix, X_all[valid_idx])
+                    valid_rows = torch.as_tensor(valid_idx, device=self.device_)
+                    log_proba = self._log_proba_batches(network, matrix, X_all[valid_rows],
+                                                        _rows(spectra, valid_rows))
                     row["valid_loss"] = float(F.nll_loss(log_proba, y_all[valid_idx]))
                     row["valid_accuracy"] = float(
                         (log_proba.argmax(1) == y_all[valid_idx]).float().mean())
@@ -458,9 +468,11 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     # --------------------------------------------------------------- predicting
     @staticmethod
     def _log_proba_batches(network: ReprogrammedModel, matrix: torch.Tensor,
-                           X: torch.Tensor) -> torch.Tensor:
-        return torch.cat([target_log_proba(network(X[i : i + PREDICT_BATCH_SIZE]), matrix)
-                          for i in range(0, len(X), PREDICT_BATCH_SIZE)])
+                           X: torch.Tensor, spectra: torch.Tensor | None = None
+                           ) -> torch.Tensor:
+        chunks = (slice(i, i + PREDICT_BATCH_SIZE) for i in range(0, len(X), PREDICT_BATCH_SIZE))
+        return torch.cat([target_log_proba(network(X[c], None, _rows(spectra, c)), matrix)
+                          for c in chunks])
 
     @staticmethod
     def _source_proba(model: FrozenAcousticModel, reprogrammer: Reprogrammer,

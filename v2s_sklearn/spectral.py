@@ -13,6 +13,10 @@ whole batch, so their mel energies are computed once too. What follows the
 mel energies (decibels, per-example standardisation, the network) runs on the
 full spectrogram exactly as before; the result equals the waveform path up to
 float rounding (tested in ``tests/test_spectral.py``).
+
+The series' spectra do not change while theta trains, so a fit computes them
+once (:meth:`ReprogrammedModel.cache_series_spectra`) and reuses them every
+epoch, memory permitting.
 """
 
 from __future__ import annotations
@@ -22,6 +26,10 @@ from torch import nn
 
 from .acoustic.frontend import LogMelFrontend
 from .reprogram import Reprogrammer
+
+#: Largest cache of series spectra a fit keeps (bytes); above it, the spectra
+#: are recomputed per batch, as without a cache.
+SPECTRA_CACHE_BYTES = 512 * 2**20
 
 
 class SpectralReprogrammer(nn.Module):
@@ -65,13 +73,19 @@ class SpectralReprogrammer(nn.Module):
         with torch.no_grad():
             return self.frontend.stft_frames(self.reprogrammer.place(x), self.active_frames)
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None
-                ) -> torch.Tensor:
-        """Log-mel features of the reprogrammed series, ``(batch, frames, n_mels)``."""
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None,
+                series_spectra: torch.Tensor | None = None) -> torch.Tensor:
+        """Log-mel features of the reprogrammed series, ``(batch, frames, n_mels)``.
+
+        ``series_spectra``, when given, is ``self.series_spectra(x)`` computed
+        earlier (a cache); ``x`` is then not read.
+        """
         perturbation = self.reprogrammer.perturbation(generator)
         spectrum = self.frontend.stft_frames(perturbation[None])[0]  # (freq, frames)
         mel_shared = self.frontend.mel_from_magnitude(spectrum[:, self.shared_frames].abs())
-        active = spectrum[:, self.active_frames] + self.series_spectra(x)
+        if series_spectra is None:
+            series_spectra = self.series_spectra(x)
+        active = spectrum[:, self.active_frames] + series_spectra
         mel_active = self.frontend.mel_from_magnitude(active.abs())
         mel = torch.cat([mel_shared.expand(len(x), -1, -1), mel_active], dim=2)
         return self.frontend.log_features(mel[:, :, self.time_order])
@@ -106,8 +120,33 @@ class ReprogrammedModel(nn.Module):
         self.spectral = (SpectralReprogrammer(reprogrammer, frontend)
                          if frontend is not None else None)
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None
-                ) -> torch.Tensor:
+    def cache_series_spectra(self, X: torch.Tensor, max_bytes: int | None = None,
+                             batch_size: int = 256) -> torch.Tensor | None:
+        """Spectra of all series of ``X`` at the active frames, to pass to :meth:`forward`.
+
+        Returns None when the model does not run in the STFT domain or the
+        cache would exceed ``max_bytes`` (default :data:`SPECTRA_CACHE_BYTES`);
+        callers then pass nothing.
+        """
+        if max_bytes is None:
+            max_bytes = SPECTRA_CACHE_BYTES
+        if self.spectral is None:
+            return None
+        frontend = self.spectral.frontend
+        n_bytes = (len(X) * (frontend.n_fft // 2 + 1) * len(self.spectral.active_frames)
+                   * 2 * X.element_size())
+        if n_bytes > max_bytes:
+            return None
+        return torch.cat([self.spectral.series_spectra(X[i : i + batch_size])
+                          for i in range(0, len(X), batch_size)])
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None,
+                series_spectra: torch.Tensor | None = None) -> torch.Tensor:
+        """Source logits of the series ``x`` (batch, channels, length).
+
+        ``series_spectra`` are the rows of :meth:`cache_series_spectra` for
+        ``x``; only the STFT-domain path reads them.
+        """
         if self.spectral is not None:
-            return self.model.classify(self.spectral(x, generator))
+            return self.model.classify(self.spectral(x, generator, series_spectra))
         return self.model(self.reprogrammer(x, generator))
