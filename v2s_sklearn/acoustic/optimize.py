@@ -14,13 +14,18 @@ def _affine_of(norm: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class FoldedTimeConv(nn.Module):
-    """The V2Sa convolution block as two 1-D convolutions along time.
+    """The V2Sa convolution block as matrix products over time-shifted copies.
 
     ``Conv2d(1->C, (k, 1)) ReLU BN Conv2d(C->1, (k, 1)) ReLU BN`` with
     kernels one mel band wide is a 1-D convolution along time applied to every
-    mel band alike; computing it that way (bands folded into the batch, batch
-    norms as frozen affine maps) avoids the slow general 2-D kernels, forward
-    and backward. Same input and output shape as the block:
+    mel band alike. With one input and one output channel it is cheapest as
+    two small matrix products: the first convolution multiplies the ``k``
+    shifted copies of the input by its ``(C, k)`` weights, the second
+    multiplies the ``C`` channels by its ``(k, C)`` weights and sums the ``k``
+    results shifted back. That avoids the general 2-D kernels and the
+    transposes a folded ``conv1d`` needs, forward and backward (about 2x
+    faster on a CPU, ``benchmarks/throughput.py``). Batch norms become frozen
+    affine maps. Same input and output shape as the block:
     ``(batch, 1, frames, n_mels)``.
     """
 
@@ -32,11 +37,11 @@ class FoldedTimeConv(nn.Module):
             scale1, shift1 = _affine_of(norm1)
             scale2, shift2 = _affine_of(norm2)
             tensors = {
-                "weight1": first.weight[:, :, :, 0].clone(),   # (C, 1, k)
-                "bias1": first.bias.clone(),
+                "weight1": first.weight[:, 0, :, 0].clone(),       # (C, k)
+                "bias1": first.bias[None, :, None].clone(),
                 "scale1": scale1[None, :, None].clone(),
                 "shift1": shift1[None, :, None].clone(),
-                "weight2": second.weight[:, :, :, 0].clone(),  # (1, C, k)
+                "weight2": second.weight[0, :, :, 0].T.clone(),    # (k, C)
                 "bias2": second.bias.clone(),
                 "scale2": scale2.clone(),
                 "shift2": shift2.clone(),
@@ -59,9 +64,15 @@ class FoldedTimeConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, _, frames, bands = x.shape
-        z = x.reshape(batch, frames, bands).transpose(1, 2).reshape(batch * bands, 1, frames)
-        h = F.relu(F.conv1d(z, self.weight1, self.bias1, padding=self.padding))
-        h = h * self.scale1 + self.shift1
-        out = F.relu(F.conv1d(h, self.weight2, self.bias2, padding=self.padding))
-        out = out * self.scale2 + self.shift2
-        return out.reshape(batch, bands, frames).transpose(1, 2).reshape(batch, 1, frames, bands)
+        taps, pad = self.weight2.shape[0], self.padding
+        z = F.pad(x.reshape(batch, frames, bands), (0, 0, pad, pad))
+        shifted = torch.stack([z[:, i : i + frames] for i in range(taps)], dim=1)
+        h = torch.matmul(self.weight1, shifted.reshape(batch, taps, frames * bands))
+        h = F.relu(h + self.bias1) * self.scale1 + self.shift1  # (batch, C, frames*bands)
+        g = torch.matmul(self.weight2, h).reshape(batch, taps, frames, bands)
+        g = F.pad(g, (0, 0, pad, pad))
+        out = g[:, 0, :frames]
+        for i in range(1, taps):
+            out = out + g[:, i, i : i + frames]
+        out = F.relu(out + self.bias2) * self.scale2 + self.shift2
+        return out[:, None]
