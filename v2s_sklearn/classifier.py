@@ -376,6 +376,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         # The series' spectra are the same every epoch: computed once, memory permitting.
         spectra = network.cache_series_spectra(X_all)
         train_rows = torch.as_tensor(train_idx, device=self.device_)
+        valid_rows = torch.as_tensor(valid_idx, device=self.device_)
         optimizer = torch.optim.Adam([reprogrammer.theta], lr=self.learning_rate,
                                      weight_decay=self.weight_decay,
                                      fused=self.device_.type == "cuda")
@@ -408,7 +409,6 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             if len(valid_idx):
                 reprogrammer.eval()
                 with torch.inference_mode():
-                    valid_rows = torch.as_tensor(valid_idx, device=self.device_)
                     log_proba = self._log_proba_batches(network, matrix, X_all[valid_rows],
                                                         _rows(spectra, valid_rows))
                     row["valid_loss"] = float(F.nll_loss(log_proba, y_all[valid_idx]))
