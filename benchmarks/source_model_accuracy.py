@@ -20,7 +20,7 @@ import sys
 
 from v2s_sklearn.acoustic.registry import load_acoustic_model
 from v2s_sklearn.pretrain.corpus import Corpus
-from v2s_sklearn.pretrain.train import evaluate, load_real_clips, test_accuracy_by_voice
+from v2s_sklearn.pretrain.train import accuracy_by_voice, evaluate, load_real_clips
 
 
 def score(model_name: str, test: Corpus | None, real_clips: str | None) -> dict:
@@ -29,7 +29,7 @@ def score(model_name: str, test: Corpus | None, real_clips: str | None) -> dict:
     row: dict = {"model": model_name}
     if test is not None:
         row["test_accuracy"] = evaluate(model, test.audio, test.labels)
-        row["by_voice"] = test_accuracy_by_voice(model, test)
+        row["by_voice"] = accuracy_by_voice(model, test)
         row["n_test"] = int(len(test.labels))
     if real_clips is not None:
         audio, labels = load_real_clips(real_clips)

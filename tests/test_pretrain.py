@@ -111,3 +111,30 @@ def test_augmentation_keeps_shape_and_range():
     assert out.shape == x.shape and out.abs().max() <= 1.0 and not torch.equal(out, x)
     features = spec_augment(torch.ones(6, 126, 80), g)
     assert features.shape == (6, 126, 80) and (features == 0).any()
+
+
+def test_plan_jobs_gives_held_out_speakers_fixed_counts_and_one_split_each():
+    from v2s_sklearn.pretrain.synthesize import (HELD_OUT_CLIPS, PITCH_RANGE, SPEAKER_OF,
+                                                 plan_jobs)
+
+    variants = [f"v{i}" for i in range(20)]  # no engine is run: only the plan
+    jobs, split_of = plan_jobs(clips_per_espeak_voice=1, clips_per_flite_voice=3,
+                               clips_per_festival_voice=2, variants=variants,
+                               words=["yes", "no"], held_out_clips={"flite": 5})
+    counts: dict = {}
+    for job in jobs:
+        key = (job.engine, job.voice, job.speaker)
+        counts[key] = counts.get(key, 0) + 1
+        assert job.speaker in split_of  # every clip's speaker has exactly one split
+    expected_train = {"espeak-ng": 1, "flite": 3, "festival": 2}
+    held_out = {**HELD_OUT_CLIPS, "flite": 5}
+    for (engine, voice, speaker), n in counts.items():
+        assert engine == "espeak-ng" or SPEAKER_OF[voice] == speaker
+        per_word = expected_train[engine] if split_of[speaker] == "train" else held_out[engine]
+        assert n == 2 * per_word, (engine, voice)
+    assert split_of["slt"] == "test" and split_of["awb"] == "train"
+    assert {split_of[f"espeak:{v}"] for v in variants} == {"train", "valid", "test"}
+    low, high = PITCH_RANGE["male_natural"]
+    kal = [j.pitch for j in jobs if j.speaker == "kal"]
+    slt = [j.pitch for j in jobs if j.speaker == "slt"]
+    assert min(kal) >= low and max(kal) <= high and max(slt) <= PITCH_RANGE["default"][1]

@@ -120,22 +120,28 @@ def test_cached_series_spectra_give_the_same_logits_and_gradients(models):
 def test_no_cache_above_the_memory_cap_or_off_the_spectral_path(models):
     reprogrammer = Reprogrammer(16000, 60, 1, 1, False, dropout=0.0)
     X = torch.randn(4, 1, 60)
-    assert ReprogrammedModel(models[1], reprogrammer).cache_series_spectra(X, max_bytes=1) is None
+    network = ReprogrammedModel(models[1], reprogrammer)
+    cache = network.cache_series_spectra(X)
+    n_bytes = cache.numel() * cache.element_size()
+    assert network.cache_series_spectra(X, max_bytes=n_bytes) is not None  # the cap is inclusive
+    assert network.cache_series_spectra(X, max_bytes=n_bytes - 1) is None
     waveform_path = ReprogrammedModel(models[0], reprogrammer, spectral=False)
     assert waveform_path.cache_series_spectra(X) is None
+    with pytest.raises(ValueError, match="do not match"):
+        network(X[:3], None, cache)  # rows of another batch
 
 
 def test_fit_is_the_same_with_and_without_the_spectra_cache(gunpoint, monkeypatch):
     X_train, y_train, _, _ = gunpoint
     params = dict(max_epochs=2, random_state=0, device="cpu", n_segments=3)
-    cached = V2SClassifier(**params).fit(X_train, y_train)
-    monkeypatch.setattr("v2s_sklearn.spectral.SPECTRA_CACHE_BYTES", 0)
     calls = []
     real = ReprogrammedModel.cache_series_spectra
     monkeypatch.setattr(ReprogrammedModel, "cache_series_spectra",
                         lambda self, X: calls.append(real(self, X)) or calls[-1])
+    cached = V2SClassifier(**params).fit(X_train, y_train)
+    monkeypatch.setattr("v2s_sklearn.spectral.SPECTRA_CACHE_BYTES", 0)
     uncached = V2SClassifier(**params).fit(X_train, y_train)
-    assert calls == [None]  # the cap turned the cache off
+    assert calls[0] is not None and calls[1] is None  # cached, then turned off by the cap
     np.testing.assert_allclose(cached.theta_, uncached.theta_, atol=1e-5)
     for a, b in zip(cached.history_, uncached.history_):
         assert a["valid_accuracy"] == b["valid_accuracy"]

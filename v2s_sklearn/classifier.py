@@ -377,6 +377,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         spectra = network.cache_series_spectra(X_all)
         train_rows = torch.as_tensor(train_idx, device=self.device_)
         valid_rows = torch.as_tensor(valid_idx, device=self.device_)
+        X_valid, y_valid = X_all[valid_rows], y_all[valid_rows]
+        spectra_valid = _rows(spectra, valid_rows)
         optimizer = torch.optim.Adam([reprogrammer.theta], lr=self.learning_rate,
                                      weight_decay=self.weight_decay,
                                      fused=self.device_.type == "cuda")
@@ -409,11 +411,11 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             if len(valid_idx):
                 reprogrammer.eval()
                 with torch.inference_mode():
-                    log_proba = self._log_proba_batches(network, matrix, X_all[valid_rows],
-                                                        _rows(spectra, valid_rows))
-                    row["valid_loss"] = float(F.nll_loss(log_proba, y_all[valid_idx]))
+                    log_proba = self._log_proba_batches(network, matrix, X_valid,
+                                                        spectra_valid)
+                    row["valid_loss"] = float(F.nll_loss(log_proba, y_valid))
                     row["valid_accuracy"] = float(
-                        (log_proba.argmax(1) == y_all[valid_idx]).float().mean())
+                        (log_proba.argmax(1) == y_valid).float().mean())
             row["seconds"] = time.perf_counter() - started
             self.history_.append(row)
             monitored = row["valid_loss"] if len(valid_idx) else row["train_loss"]

@@ -78,13 +78,16 @@ class SpectralReprogrammer(nn.Module):
         """Log-mel features of the reprogrammed series, ``(batch, frames, n_mels)``.
 
         ``series_spectra``, when given, is ``self.series_spectra(x)`` computed
-        earlier (a cache); ``x`` is then not read.
+        earlier (a cache); ``x`` then only gives the batch size.
         """
         perturbation = self.reprogrammer.perturbation(generator)
         spectrum = self.frontend.stft_frames(perturbation[None])[0]  # (freq, frames)
         mel_shared = self.frontend.mel_from_magnitude(spectrum[:, self.shared_frames].abs())
         if series_spectra is None:
             series_spectra = self.series_spectra(x)
+        elif series_spectra.shape[::2] != (len(x), len(self.active_frames)):
+            raise ValueError(f"series_spectra of shape {tuple(series_spectra.shape)} do not "
+                             f"match {len(x)} series and {len(self.active_frames)} active frames")
         active = spectrum[:, self.active_frames] + series_spectra
         mel_active = self.frontend.mel_from_magnitude(active.abs())
         mel = torch.cat([mel_shared.expand(len(x), -1, -1), mel_active], dim=2)
@@ -121,7 +124,7 @@ class ReprogrammedModel(nn.Module):
                          if frontend is not None else None)
 
     def cache_series_spectra(self, X: torch.Tensor, max_bytes: int | None = None,
-                             batch_size: int = 256) -> torch.Tensor | None:
+                             batch_size: int = 64) -> torch.Tensor | None:
         """Spectra of all series of ``X`` at the active frames, to pass to :meth:`forward`.
 
         Returns None when the model does not run in the STFT domain or the
@@ -132,13 +135,17 @@ class ReprogrammedModel(nn.Module):
             max_bytes = SPECTRA_CACHE_BYTES
         if self.spectral is None:
             return None
-        frontend = self.spectral.frontend
-        n_bytes = (len(X) * (frontend.n_fft // 2 + 1) * len(self.spectral.active_frames)
-                   * 2 * X.element_size())
+        shape = (len(X), self.spectral.frontend.n_fft // 2 + 1,
+                 len(self.spectral.active_frames))
+        dtype = torch.complex64 if X.dtype != torch.float64 else torch.complex128
+        n_bytes = shape[0] * shape[1] * shape[2] * dtype.itemsize
         if n_bytes > max_bytes:
             return None
-        return torch.cat([self.spectral.series_spectra(X[i : i + batch_size])
-                          for i in range(0, len(X), batch_size)])
+        # Filled in place, chunk by chunk, so the peak stays near the cache's own size.
+        cache = torch.empty(shape, dtype=dtype, device=X.device)
+        for i in range(0, len(X), batch_size):
+            cache[i : i + batch_size] = self.spectral.series_spectra(X[i : i + batch_size])
+        return cache
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None,
                 series_spectra: torch.Tensor | None = None) -> torch.Tensor:

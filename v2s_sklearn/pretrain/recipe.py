@@ -19,9 +19,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="train on a real Speech Commands v2 folder instead "
                              "(WORD/SPEAKER_nohash_N.wav; nothing is downloaded)")
     parser.add_argument("--espeak-clips", type=int, default=1,
-                        help="clips per espeak-ng voice (accent x variant) and word")
-    parser.add_argument("--flite-clips", type=int, default=40)
-    parser.add_argument("--festival-clips", type=int, default=25)
+                        help="clips per espeak-ng voice (accent x variant) and word, for "
+                             "training speakers; held-out speakers get a fixed count "
+                             "(synthesize.HELD_OUT_CLIPS)")
+    parser.add_argument("--flite-clips", type=int, default=40,
+                        help="clips per flite voice and word, for training speakers")
+    parser.add_argument("--festival-clips", type=int, default=25,
+                        help="clips per festival voice and word, for training speakers")
     parser.add_argument("--words", default=None,
                         help="comma-separated subset of the 35 words (for smoke tests)")
     parser.add_argument("--max-espeak-variants", type=int, default=None,

@@ -40,7 +40,8 @@ FIXED_SPLIT = {"kal": "train", "rms": "train", "awb": "train", "ked": "valid",
 BASE_F0 = {"kal": 105.0, "awb": 110.0, "rms": 100.0, "ked": 110.0, "slt": 170.0}
 # Relative pitch ranges. The only female natural voice (slt) is held out for
 # testing, so the male natural voices also speak at female pitch (up to ~230 Hz)
-# to let the model meet natural-sounding high voices in training.
+# to let the model meet natural-sounding high voices in training. The
+# validation speaker ked is widened too, so selection sees the same mix.
 PITCH_RANGE = {"default": (0.6, 1.5), "male_natural": (0.6, 2.2)}
 MALE_NATURAL = {"kal", "awb", "rms", "ked"}
 # Clips per voice and word for held-out (valid/test) speakers: fixed, so the
@@ -126,11 +127,13 @@ def plan_jobs(
     """Every clip to make, and the split of every speaker.
 
     ``clips_per_*`` count clips per voice and word for training speakers;
-    held-out speakers get ``held_out_clips[engine]`` (default
-    ``HELD_OUT_CLIPS``; ``None`` values fall back to the training count).
+    held-out speakers get ``held_out_clips[engine]``, which updates
+    ``HELD_OUT_CLIPS`` (a ``None`` value gives that engine the training count).
+    Festival diphone voices speak with an f0 standard deviation of 30 Hz
+    around the scaled mean.
     """
     rng = np.random.default_rng(seed)
-    held_out = dict(HELD_OUT_CLIPS if held_out_clips is None else held_out_clips)
+    held_out = {**HELD_OUT_CLIPS, **(held_out_clips or {})}
     jobs: list[Job] = []
     split_of: dict[str, str] = dict(FIXED_SPLIT)
     engines = set(engines)
@@ -144,7 +147,8 @@ def plan_jobs(
         for word in words:
             for _ in range(n):
                 rate = float(rng.uniform(0.7, 1.35))
-                # Log-uniform where the range spans an octave, so high pitches stay rare.
+                # Log-uniform over the widened range (almost two octaves), so each
+                # octave gets about the same share of clips.
                 pitch = (np.exp(rng.uniform(np.log(low), np.log(high))) if widened
                          else rng.uniform(low, high))
                 jobs.append(Job(engine, voice, speaker, word, rate=rate, pitch=float(pitch)))

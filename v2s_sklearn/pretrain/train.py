@@ -56,10 +56,12 @@ def evaluate(model: torch.nn.Module, audio: np.ndarray | torch.Tensor, labels: n
     return correct / max(len(labels), 1)
 
 
-def test_accuracy_by_voice(model: torch.nn.Module, corpus: Corpus) -> dict[str, float]:
-    """Accuracy per natural speaker, with all espeak-ng variants pooled as ``espeak``."""
-    groups = np.array(["espeak" if s.startswith("espeak:") else str(s)
-                       for s in corpus.speakers])
+def accuracy_by_voice(model: torch.nn.Module, corpus: Corpus) -> dict[str, float]:
+    """Accuracy per natural TTS speaker; espeak-ng variants pooled as ``espeak``,
+    real recordings (``--gsc-dir``) as ``gsc``."""
+    groups = np.array(["espeak" if s.startswith("espeak:") else
+                       "gsc" if e == "gsc" else str(s)
+                       for s, e in zip(corpus.speakers, corpus.engines)])
     return {str(name): evaluate(model, corpus.audio[groups == name],
                                 corpus.labels[groups == name])
             for name in sorted(set(groups))}
@@ -143,7 +145,7 @@ def train_acoustic_model(
         "best_epoch": best["epoch"],
         "valid_accuracy": best["valid_accuracy"],
         "test_accuracy": evaluate(model, test.audio, test.labels),
-        "test_accuracy_by_voice": test_accuracy_by_voice(model, test),
+        "test_accuracy_by_voice": accuracy_by_voice(model, test),
         "train_minutes": (time.time() - started) / 60,
         "n_clips": {s: int((corpus.splits == s).sum()) for s in ("train", "valid", "test")},
         "n_speakers": {s: int(len(set(corpus.speakers[corpus.splits == s])))
