@@ -14,9 +14,10 @@ from v2s_sklearn.acoustic.checkpoint import load_checkpoint, save_checkpoint
 from v2s_sklearn.pretrain.corpus import WORDS
 
 
-def test_builtin_model_is_frozen_deterministic_and_described():
-    model = load_acoustic_model("v2sa-synth")
-    assert "v2sa-synth" in available_models()
+@pytest.mark.parametrize("name", ["v2sa-synth", "v2sa-synth-2"])
+def test_builtin_model_is_frozen_deterministic_and_described(name):
+    model = load_acoustic_model(name)
+    assert name in available_models()
     assert model.class_names == list(WORDS) and model.n_classes == 35
     assert (model.sample_rate, model.input_length) == (16000, 16000)
     assert not model.module.training
