@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--grid", default='{"learning_rate": [0.01, 0.05]}',
                         help="JSON object: parameter -> list of values")
     parser.add_argument("--repeats", type=int, default=1, help="70/30 cuts per dataset")
+    parser.add_argument("--first-cut", type=int, default=0,
+                        help="seed of the first cut (add cuts to an earlier run)")
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--output", default=None, help="CSV of every fit")
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         names = list(SKTIME_SHIPPED)
     configs = candidates(json.loads(args.grid))
     jobs = [(name, params, repeat) for name in names for params in configs
-            for repeat in range(args.repeats)]
+            for repeat in range(args.first_cut, args.first_cut + args.repeats)]
     print(f"{len(jobs)} fits: {len(names)} datasets x {len(configs)} candidates x "
           f"{args.repeats} cuts", flush=True)
     started = time.perf_counter()
