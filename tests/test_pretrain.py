@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import wave
 
@@ -119,22 +120,37 @@ def test_plan_jobs_gives_held_out_speakers_fixed_counts_and_one_split_each():
 
     variants = [f"v{i}" for i in range(20)]  # no engine is run: only the plan
     jobs, split_of = plan_jobs(clips_per_espeak_voice=1, clips_per_flite_voice=3,
-                               clips_per_festival_voice=2, variants=variants,
-                               words=["yes", "no"], held_out_clips={"flite": 5})
+                               clips_per_festival_voice=2, clips_per_pico_voice=4,
+                               variants=variants, words=["yes", "no"],
+                               engines=["espeak-ng", "flite", "festival", "pico"],
+                               held_out_clips={"flite": 5})
     counts: dict = {}
     for job in jobs:
         key = (job.engine, job.voice, job.speaker)
         counts[key] = counts.get(key, 0) + 1
         assert job.speaker in split_of  # every clip's speaker has exactly one split
-    expected_train = {"espeak-ng": 1, "flite": 3, "festival": 2}
+    expected_train = {"espeak-ng": 1, "flite": 3, "festival": 2, "pico": 4}
     held_out = {**HELD_OUT_CLIPS, "flite": 5}
     for (engine, voice, speaker), n in counts.items():
         assert engine == "espeak-ng" or SPEAKER_OF[voice] == speaker
         per_word = expected_train[engine] if split_of[speaker] == "train" else held_out[engine]
         assert n == 2 * per_word, (engine, voice)
     assert split_of["slt"] == "test" and split_of["awb"] == "train"
+    assert {j.speaker for j in jobs if j.engine == "pico"} == {"pico-lh0", "pico-kh0"}
     assert {split_of[f"espeak:{v}"] for v in variants} == {"train", "valid", "test"}
     low, high = PITCH_RANGE["male_natural"]
     kal = [j.pitch for j in jobs if j.speaker == "kal"]
     slt = [j.pitch for j in jobs if j.speaker == "slt"]
     assert min(kal) >= low and max(kal) <= high and max(slt) <= PITCH_RANGE["default"][1]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ttspico") is None,
+                    reason="the optional pico engine is not installed (pip install ttspico)")
+def test_pico_voices_synthesize_speech():
+    from v2s_sklearn.pretrain.synthesize import plan_jobs, synthesize_corpus
+
+    jobs, split_of = plan_jobs(clips_per_pico_voice=2, engines=["pico"], words=["seven", "off"])
+    corpus = synthesize_corpus(jobs, split_of, n_workers=2)
+    assert len(corpus.labels) == 2 * 2 * 2  # voices x clips x words
+    assert (np.abs(corpus.audio).max(axis=1) > 1000).all()
+    assert set(corpus.speakers) == {"pico-lh0", "pico-kh0"} and set(corpus.splits) == {"train"}

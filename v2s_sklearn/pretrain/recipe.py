@@ -26,11 +26,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="clips per flite voice and word, for training speakers")
     parser.add_argument("--festival-clips", type=int, default=25,
                         help="clips per festival voice and word, for training speakers")
+    parser.add_argument("--pico-clips", type=int, default=40,
+                        help="clips per SVOX Pico voice and word (engine 'pico', "
+                             "pip install ttspico), for training speakers")
     parser.add_argument("--words", default=None,
                         help="comma-separated subset of the 35 words (for smoke tests)")
     parser.add_argument("--max-espeak-variants", type=int, default=None,
                         help="use only the first N espeak-ng variants (smoke tests)")
-    parser.add_argument("--engines", default="espeak-ng,flite,festival")
+    parser.add_argument("--engines", default="espeak-ng,flite,festival",
+                        help="comma-separated: espeak-ng, flite, festival, pico")
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
@@ -62,6 +66,7 @@ def build_corpus(args: argparse.Namespace) -> Corpus:
         clips_per_espeak_voice=args.espeak_clips,
         clips_per_flite_voice=args.flite_clips,
         clips_per_festival_voice=args.festival_clips,
+        clips_per_pico_voice=args.pico_clips,
         engines=engines, variants=variants,
         words=args.words.split(",") if args.words else WORDS, seed=args.seed)
     corpus = synthesize_corpus(jobs, split_of, progress=lambda it, total: tqdm(

@@ -1,10 +1,13 @@
 """Synthesize a speech-commands corpus with the text-to-speech engines Debian ships.
 
 Engines and voices: espeak-ng (7 English accents x its ~100 voice variants),
-flite (kal, kal16, awb, rms, slt) and festival (kal_diphone, ked_diphone,
-cmu_us_slt_arctic_hts). Install them with::
+flite (kal, kal16, awb, rms, slt), festival (kal_diphone, ked_diphone,
+cmu_us_slt_arctic_hts) and, optionally, SVOX Pico (two female English voices,
+en-US and en-GB, from the ``ttspico`` package on PyPI, which ships them).
+Install them with::
 
     apt-get install espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+    pip install ttspico   # optional: the "pico" engine
 
 Each clip is one word at a random speaking rate and pitch, trimmed, centred in
 one second at 16 kHz. Splits are by speaker: an espeak-ng variant (all its
@@ -13,10 +16,12 @@ accents) or a flite/festival speaker is in exactly one of train/valid/test.
 
 from __future__ import annotations
 
-import uuid
+import importlib.util
 import shutil
 import subprocess
 import tempfile
+import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +35,13 @@ ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan",
                   "en-gb-x-rp", "en-gb-x-gbcwmd", "en-029")  # fmt: skip
 FLITE_VOICES = ("kal", "kal16", "awb", "rms", "slt")
 FESTIVAL_VOICES = ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts")
+PICO_VOICES = ("en-US", "en-GB")  # speakers lh0 and kh0, both female
 # Speakers held out of training: the same person may sit behind two engines.
 SPEAKER_OF = {"kal": "kal", "kal16": "kal", "kal_diphone": "kal", "awb": "awb",
               "rms": "rms", "slt": "slt", "cmu_us_slt_arctic_hts": "slt",
-              "ked_diphone": "ked"}  # fmt: skip
+              "ked_diphone": "ked", "en-US": "pico-lh0", "en-GB": "pico-kh0"}  # fmt: skip
 FIXED_SPLIT = {"kal": "train", "rms": "train", "awb": "train", "ked": "valid",
-               "slt": "test"}  # fmt: skip
+               "slt": "test", "pico-lh0": "train", "pico-kh0": "train"}  # fmt: skip
 # Mean f0 (Hz) each natural voice speaks at by default; prosody scales it.
 BASE_F0 = {"kal": 105.0, "awb": 110.0, "rms": 100.0, "ked": 110.0, "slt": 170.0}
 # Relative pitch ranges. The only female natural voice (slt) is held out for
@@ -46,12 +52,28 @@ PITCH_RANGE = {"default": (0.6, 1.5), "male_natural": (0.6, 2.2)}
 MALE_NATURAL = {"kal", "awb", "rms", "ked"}
 # Clips per voice and word for held-out (valid/test) speakers: fixed, so the
 # test set keeps its size and mix when training data grows.
-HELD_OUT_CLIPS = {"espeak-ng": 2, "flite": 40, "festival": 25}
+HELD_OUT_CLIPS = {"espeak-ng": 2, "flite": 40, "festival": 25, "pico": 40}
 
 INSTALL_HINT = (
     "apt-get install espeak-ng flite festival festvox-kallpc16k "
-    "festvox-kdlpc16k festvox-us-slt-hts"
+    "festvox-kdlpc16k festvox-us-slt-hts; pip install ttspico (for the pico engine)"
 )
+_pico_engines = threading.local()  # one Pico engine per worker thread and voice
+
+
+def _pico_speak(voice: str, word: str, rate: float, pitch: float) -> np.ndarray:
+    """Synthesize ``word`` with SVOX Pico (16 kHz, 16-bit mono) as float samples."""
+    import ttspico
+
+    engines = _pico_engines.__dict__.setdefault("by_voice", {})
+    if voice not in engines:
+        engines[voice] = ttspico.TtsEngine(voice)
+    engine = engines[voice]
+    engine.rate = int(round(100 * rate))    # percent of the default speed
+    engine.pitch = int(round(100 * pitch))  # percent of the default pitch
+    chunks: list[bytes] = []
+    engine.speak(word, lambda fmt, audio, fin: chunks.append(audio) or True)
+    return np.frombuffer(b"".join(chunks), dtype="<i2").astype(np.float64) / 32768.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +110,8 @@ def _run(command: list[str], stdin: str | None = None) -> None:
 
 def synthesize_job(job: Job, workdir: Path) -> np.ndarray:
     """Run one engine for one word; return the int16 one-second clip."""
+    if job.engine == "pico":  # in-process: no wav file
+        return fit_to_clip(_pico_speak(job.voice, job.word, job.rate, job.pitch))
     out = workdir / f"{uuid.uuid4().hex}.wav"
     if job.engine == "espeak-ng":
         accent, variant = job.voice.split("+")
@@ -119,6 +143,7 @@ def plan_jobs(
     clips_per_flite_voice: int = 40,
     clips_per_festival_voice: int = 25,
     held_out_clips: dict[str, int] | None = None,
+    clips_per_pico_voice: int = 40,
     engines: Iterable[str] = ("espeak-ng", "flite", "festival"),
     variants: list[str] | None = None,
     words: Iterable[str] = WORDS,
@@ -170,13 +195,17 @@ def plan_jobs(
     if "festival" in engines:
         for voice in FESTIVAL_VOICES:
             prosody(clips_per_festival_voice, "festival", voice, SPEAKER_OF[voice])
+    if "pico" in engines:
+        for voice in PICO_VOICES:
+            prosody(clips_per_pico_voice, "pico", voice, SPEAKER_OF[voice])
     return jobs, split_of
 
 
 def check_engines(engines: Iterable[str]) -> None:
     """Fail early, saying what to install, when an engine is missing."""
     binaries = {"espeak-ng": "espeak-ng", "flite": "flite", "festival": "text2wave"}
-    missing = [e for e in engines if shutil.which(binaries[e]) is None]
+    missing = [e for e in engines if (importlib.util.find_spec("ttspico") is None
+                                      if e == "pico" else shutil.which(binaries[e]) is None)]
     if missing:
         raise RuntimeError(f"text-to-speech engine(s) {missing} not found; {INSTALL_HINT}")
 
