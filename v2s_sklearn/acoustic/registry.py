@@ -21,7 +21,7 @@ from torch import nn
 from .checkpoint import load_checkpoint, sha256_of
 from .frontend import LogMelFrontend
 
-DEFAULT_MODEL = "v2sa-synth-2"
+DEFAULT_MODEL = "v2sa-synth"
 _WEIGHTS = resources.files(__package__) / "weights"
 
 
@@ -193,7 +193,7 @@ def load_acoustic_model(
 
     Parameters
     ----------
-    model : str, path or torch.nn.Module, default="v2sa-synth-2"
+    model : str, path or torch.nn.Module, default="v2sa-synth"
         The name of a built-in model (see :func:`available_models`), the path
         of a saved model (a v2s checkpoint, a TorchScript file or a pickled
         ``nn.Module``; the latter runs code when loaded, so load only files you
@@ -213,7 +213,7 @@ def load_acoustic_model(
     Examples
     --------
     >>> from v2s_sklearn import load_acoustic_model
-    >>> model = load_acoustic_model("v2sa-synth-2")
+    >>> model = load_acoustic_model("v2sa-synth")
     >>> len(model.class_names), model.sample_rate
     (35, 16000)
     """
