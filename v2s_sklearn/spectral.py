@@ -137,7 +137,7 @@ class ReprogrammedModel(nn.Module):
             return None
         shape = (len(X), self.spectral.frontend.n_fft // 2 + 1,
                  len(self.spectral.active_frames))
-        dtype = torch.complex64 if X.dtype != torch.float64 else torch.complex128
+        dtype = X.dtype.to_complex()
         n_bytes = shape[0] * shape[1] * shape[2] * dtype.itemsize
         if n_bytes > max_bytes:
             return None

@@ -65,7 +65,9 @@ def _pico_speak(voice: str, word: str, rate: float, pitch: float) -> np.ndarray:
     """Synthesize ``word`` with SVOX Pico (16 kHz, 16-bit mono) as float samples."""
     import ttspico
 
-    engines = _pico_engines.__dict__.setdefault("by_voice", {})
+    if not hasattr(_pico_engines, "by_voice"):
+        _pico_engines.by_voice = {}
+    engines = _pico_engines.by_voice
     if voice not in engines:
         engines[voice] = ttspico.TtsEngine(voice)
     engine = engines[voice]
