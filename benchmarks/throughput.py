@@ -6,12 +6,17 @@ hits both alike; the ratio is the measured speed-up.
 
 - baseline: every reprogrammed waveform is built and the frozen model runs on
   it exactly as defined (torchaudio mel front end, 2-D convolutions).
-- optimized: the front end is evaluated in the STFT domain
-  (``v2s_sklearn.spectral``: theta's spectrum once per step, the series'
-  spectra only at the frames they reach, computed once and cached as a fit
-  does) and frozen layers are folded (``v2s_sklearn.acoustic.optimize``).
-  Same logits up to float rounding. The one-off cost of the cache is
-  reported apart (``spectra_cache_seconds``).
+- optimized: what ``V2SClassifier`` runs on that device. Frozen layers are
+  folded (``v2s_sklearn.acoustic.optimize``); on the CPU the front end is
+  evaluated in the STFT domain (``v2s_sklearn.spectral``: theta's spectrum
+  once per step, the series' spectra only at the frames they reach, computed
+  once and cached as a fit does); on a GPU each step's forward and backward
+  replay a CUDA graph (``v2s_sklearn.train_step``). Same logits up to float
+  rounding. The one-off cost of the cache is reported apart
+  (``spectra_cache_seconds``).
+
+``--extra-paths`` measures the combinations beside them (STFT domain or not,
+graphed or eager), to show which part pays on which device.
 
     python benchmarks/throughput.py                 # table on this machine
     python benchmarks/throughput.py --json          # one JSON object
@@ -39,6 +44,7 @@ from v2s_sklearn.datasets import load_dataset
 from v2s_sklearn.label_mapping import mapping_matrix, random_label_map, target_log_proba
 from v2s_sklearn.reprogram import Reprogrammer
 from v2s_sklearn.spectral import ReprogrammedModel
+from v2s_sklearn.train_step import TrainStep, graphs_supported
 
 
 def synchronize(device: torch.device) -> None:
@@ -87,45 +93,64 @@ def model_flops_per_series(model, input_length: int) -> float:
     return float(flops)
 
 
+#: What each measured path runs: the STFT-domain front end ("auto": the
+#: estimator's choice, on the CPU only), the folded frozen layers, and steps
+#: replayed from CUDA graphs ("auto": the estimator's choice, on CUDA only).
+PATHS = {
+    "baseline": {"spectral": False, "optimize": False, "graphed": False},
+    "optimized": {"spectral": "auto", "optimize": True, "graphed": "auto"},
+    "plain-eager": {"spectral": False, "optimize": True, "graphed": False},
+    "plain-graphed": {"spectral": False, "optimize": True, "graphed": True},
+    "spectral-eager": {"spectral": True, "optimize": True, "graphed": False},
+    "spectral-graphed": {"spectral": True, "optimize": True, "graphed": True},
+}
+
+
 def build(path: str, device: torch.device, series_length: int, n_segments: int,
           n_classes: int, seed: int = 0):
-    """A reprogrammed model, its label matrix and optimizer for ``path``."""
-    optimized = path == "optimized"
-    model = load_acoustic_model(device=device, optimize=optimized)
+    """A reprogrammed model, its label matrix, optimizer and graphing choice for ``path``."""
+    spec = PATHS[path]
+    model = load_acoustic_model(device=device, optimize=spec["optimize"])
     reprogrammer = Reprogrammer(model.input_length, series_length, 1, n_segments,
-                                False, 0.1).to(device)
-    network = ReprogrammedModel(model, reprogrammer, spectral=optimized)
+                                False, 0.0).to(device)
+    network = ReprogrammedModel(model, reprogrammer, spectral=spec["spectral"])
     label_map = random_label_map(model.n_classes, n_classes, model.n_classes // n_classes,
                                  np.random.default_rng(seed))
     matrix = mapping_matrix(label_map, model.n_classes).to(device)
-    optimizer = torch.optim.Adam([reprogrammer.theta], lr=0.05)
-    return network, matrix, optimizer
+    optimizer = torch.optim.Adam([reprogrammer.theta], lr=0.05,
+                                 fused=device.type == "cuda")
+    graphed = graphs_supported(device) if spec["graphed"] == "auto" else spec["graphed"]
+    return network, matrix, optimizer, graphed and graphs_supported(device)
 
 
-def time_training(network, matrix, optimizer, X, y, batch_size, steps, generator,
+def time_training(network, matrix, optimizer, graphed, X, y, batch_size, steps,
                   spectra=None) -> float:
-    """Seconds per training step (forward, backward, optimizer step).
+    """Seconds per training step (forward, backward, optimizer step), as a fit runs it.
 
     ``spectra``: the series spectra cached for ``X``, when the path caches them.
     """
     network.reprogrammer.train()
     device = X.device
     starts = np.arange(steps) * batch_size % max(len(X) - batch_size + 1, 1)
+    batches = [torch.arange(s, s + batch_size, device=device) for s in starts]
 
-    def step(start: int) -> None:
-        rows = slice(start, start + batch_size)
+    def compute(rows: torch.Tensor):
         cached = None if spectra is None else spectra[rows]
         loss = torch.nn.functional.nll_loss(
-            target_log_proba(network(X[rows], generator, cached), matrix), y[rows])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+            target_log_proba(network(X[rows], None, cached), matrix), y[rows])
+        return loss, (loss.detach(),)
+
+    train_step = TrainStep(compute, [network.reprogrammer.theta], graphed)
+
+    def step(rows: torch.Tensor) -> None:
+        train_step(rows)
         optimizer.step()
 
-    step(0)  # warm-up
+    step(batches[0])  # warm-up (and the graph's capture)
     synchronize(device)
     started = time.perf_counter()
-    for start in starts:
-        step(int(start))
+    for rows in batches:
+        step(rows)
     synchronize(device)
     return (time.perf_counter() - started) / steps
 
@@ -161,20 +186,20 @@ def measure(args: argparse.Namespace) -> dict:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
-    paths = ("baseline", "optimized")
+    paths = ["baseline", "optimized"] + [p for p in args.extra_paths.split(",") if p]
     built = {p: build(p, device, X.shape[-1], args.n_segments, len(classes)) for p in paths}
     synchronize(device)
-    started = time.perf_counter()
-    spectra = {"baseline": None,
-               "optimized": built["optimized"][0].cache_series_spectra(X)}
-    synchronize(device)
-    cache_seconds = time.perf_counter() - started
+    spectra, cache_seconds = {}, {}
+    for p in paths:
+        started = time.perf_counter()
+        spectra[p] = built[p][0].cache_series_spectra(X)
+        synchronize(device)
+        cache_seconds[p] = time.perf_counter() - started
     step_seconds = {p: [] for p in paths}
     for _ in range(args.rounds):
         for p in paths:
-            generator = torch.Generator(device=device).manual_seed(0)
             step_seconds[p].append(time_training(*built[p], X, y, args.batch_size,
-                                                 args.steps, generator, spectra[p]))
+                                                 args.steps, spectra[p]))
     predict_seconds = {p: min(time_prediction(built[p][0], built[p][1], X,
                                               args.predict_batch_size)
                               for _ in range(args.rounds)) for p in paths}
@@ -195,8 +220,9 @@ def measure(args: argparse.Namespace) -> dict:
         "train_samples_per_s": train_rate["optimized"],
         "train_samples_per_s_baseline": train_rate["baseline"],
         "train_speedup": train_rate["optimized"] / train_rate["baseline"],
+        "graphed": built["optimized"][3],
         "spectra_cached": spectra["optimized"] is not None,
-        "spectra_cache_seconds": cache_seconds,
+        "spectra_cache_seconds": cache_seconds["optimized"],
         "predict_samples_per_s": len(X) / predict_seconds["optimized"],
         "predict_samples_per_s_baseline": len(X) / predict_seconds["baseline"],
         "predict_speedup": predict_seconds["baseline"] / predict_seconds["optimized"],
@@ -204,6 +230,10 @@ def measure(args: argparse.Namespace) -> dict:
         "matmul_peak_gflops": peak / 1e9,
         "achieved_gflops": achieved / 1e9,
         "flop_fraction": achieved / peak,
+        "paths": {p: {"train_samples_per_s": train_rate[p],
+                      "predict_samples_per_s": len(X) / predict_seconds[p],
+                      "graphed": built[p][3], "spectral": built[p][0].spectral is not None}
+                  for p in paths},
     }
 
 
@@ -253,6 +283,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=8, help="timed steps per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--extra-paths", default="",
+                        help="more paths to measure beside baseline and optimized, "
+                             f"comma-separated, of: {', '.join(list(PATHS)[2:])}")
     parser.add_argument("--fit-time", action="store_true",
                         help="also time V2SClassifier() against MiniRocket fits")
     parser.add_argument("--fit-datasets", default="GunPoint,Strawberry")
@@ -269,10 +302,9 @@ def main(argv: list[str] | None = None) -> None:
           f"{result['dataset']} (length {result['series_length']}), batch {args.batch_size}")
     print("| path | train samples/s | predict samples/s |")
     print("| --- | --- | --- |")
-    print(f"| baseline | {result['train_samples_per_s_baseline']:.0f} | "
-          f"{result['predict_samples_per_s_baseline']:.0f} |")
-    print(f"| optimized | {result['train_samples_per_s']:.0f} | "
-          f"{result['predict_samples_per_s']:.0f} |")
+    for name, rates in result["paths"].items():
+        print(f"| {name} | {rates['train_samples_per_s']:.0f} | "
+              f"{rates['predict_samples_per_s']:.0f} |")
     print(f"| speed-up | {result['train_speedup']:.2f}x | {result['predict_speedup']:.2f}x |")
     print(f"peak memory {result['peak_memory_mb']:.0f} MB; achieved "
           f"{result['achieved_gflops']:.1f} GFLOP/s of a measured matmul peak of "

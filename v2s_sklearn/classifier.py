@@ -30,6 +30,7 @@ from .label_mapping import (
 )
 from .reprogram import Reprogrammer
 from .spectral import ReprogrammedModel
+from .train_step import TrainStep, graphs_supported
 
 PREDICT_BATCH_SIZE = 256
 MAX_AUTO_SEGMENTS = 10
@@ -385,6 +386,18 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         scheduler = (torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, mode="min", factor=0.5, patience=PLATEAU_PATIENCE)
             if self.learning_rate_schedule == "plateau" else None)
+
+        def compute(batch: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+            log_proba = target_log_proba(
+                network(X_all[batch], generator, _rows(spectra, batch)), matrix)
+            targets = y_all[batch]
+            loss = F.nll_loss(log_proba, targets)
+            return loss, (loss.detach() * len(batch), (log_proba.argmax(1) == targets).sum())
+
+        # On a GPU the steps replay CUDA graphs (v2s_sklearn.train_step); dropout
+        # draws random numbers each step, so it keeps eager steps.
+        train_step = TrainStep(compute, [reprogrammer.theta],
+                               graphed=graphs_supported(self.device_) and self.dropout == 0)
         self.history_ = []
         best_loss, best_theta, self.best_epoch_, stale = math.inf, None, 0, 0
         epochs = self._progress(range(self.max_epochs))
@@ -395,15 +408,10 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                                               device=self.device_)]
             total_loss, correct = 0.0, 0
             for start in range(0, len(order), self.batch_size):
-                batch = order[start : start + self.batch_size]
-                log_proba = target_log_proba(
-                    network(X_all[batch], generator, _rows(spectra, batch)), matrix)
-                loss = F.nll_loss(log_proba, y_all[batch])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                batch_loss, batch_correct = train_step(order[start : start + self.batch_size])
                 optimizer.step()
-                total_loss += loss.detach() * len(batch)
-                correct += (log_proba.argmax(1) == y_all[batch]).sum()
+                total_loss += batch_loss
+                correct += batch_correct
             row = {"epoch": epoch + 1, "learning_rate": optimizer.param_groups[0]["lr"],
                    "train_loss": float(total_loss) / len(order),
                    "train_accuracy": float(correct) / len(order),
