@@ -136,6 +136,16 @@ def test_search_runs_the_grid_on_train_and_reports_its_choice(tmp_path):
     assert "v2s-search grid" in (tmp_path / "s.md").read_text()
 
 
+@pytest.mark.filterwarnings("ignore:no stratified validation split")
+def test_the_seed_ensemble_runs_three_members_and_notes_their_epochs(tmp_path):
+    config = BenchmarkConfig(max_epochs=2, max_train=12, max_test=20)
+    outcome = run_benchmark(["ItalyPowerDemand"], ["v2s-seeds3"], tmp_path / "e.csv",
+                            config=config, log=lambda line: None)
+    table = _read(tmp_path / "e.csv")
+    assert list(table["method"]) == ["v2s-seeds3"] and table["accuracy"].between(0, 1).all()
+    assert outcome.notes[("ItalyPowerDemand", "v2s-seeds3")].count(" of 2") == 3
+
+
 def test_search_needs_two_series_per_class(tmp_path):
     config = BenchmarkConfig(max_epochs=1, max_train=2, max_test=10)
     outcome = run_benchmark(["ItalyPowerDemand"], ["v2s-search"], tmp_path / "s.csv",

@@ -19,6 +19,7 @@ Outputs, sharing the stem of ``output``:
 - ``.png``: per-dataset accuracy of each method (:func:`plot_benchmark`).
 
 Methods (:data:`METHODS`): ``v2s`` (``V2SClassifier`` with its defaults),
+``v2s-seeds3`` (three seeds of it, probabilities averaged),
 ``v2s-search`` (the paper's protocol: dropout and ``n_segments`` chosen by
 stratified k-fold cross-validation on TRAIN, refitted on all of TRAIN),
 ``minirocket`` (sktime's ``MiniRocket`` transform, ``StandardScaler(with_mean=False)``
@@ -214,6 +215,12 @@ def _build_v2s(config: BenchmarkConfig, X: np.ndarray, y: np.ndarray) -> Any:
     return V2SClassifier(**config.v2s_params())
 
 
+def _build_v2s_seeds3(config: BenchmarkConfig, X: np.ndarray, y: np.ndarray) -> Any:
+    from .ensemble import seed_ensemble
+
+    return seed_ensemble(3, **config.v2s_params())
+
+
 def search_grid(config: BenchmarkConfig, X: np.ndarray) -> dict[str, list]:
     """The ``v2s-search`` grid for series shaped like ``X``.
 
@@ -266,6 +273,9 @@ def _build_minirocket_sktime(config: BenchmarkConfig, X: np.ndarray, y: np.ndarr
 #: The methods ``v2s benchmark --methods`` accepts.
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("v2s", "V2SClassifier with its defaults", _build_v2s, "v2s"),
+    Method("v2s-seeds3", "three V2SClassifiers with defaults and seeds random_state + "
+           "0, 1, 2, probabilities averaged (v2s_sklearn.ensemble.seed_ensemble)",
+           _build_v2s_seeds3, "v2s"),
     Method("v2s-search", "GridSearchCV(V2SClassifier) over dropout and n_segments, "
            "stratified k-fold on TRAIN, scored by log loss, refitted on TRAIN",
            _build_v2s_search, "v2s"),
@@ -541,6 +551,10 @@ def _note(estimator: Any) -> str:
         return f"chose {chosen}; kept epoch {best.best_epoch_} of {len(best.history_)}"
     if hasattr(estimator, "best_epoch_"):
         return f"kept epoch {estimator.best_epoch_} of {len(estimator.history_)}"
+    members = getattr(estimator, "estimators_", [])
+    if members and all(hasattr(m, "best_epoch_") for m in members):
+        return "kept epochs " + ", ".join(f"{m.best_epoch_} of {len(m.history_)}"
+                                          for m in members)
     return ""
 
 
