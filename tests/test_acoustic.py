@@ -14,7 +14,7 @@ from v2s_sklearn.acoustic.checkpoint import load_checkpoint, save_checkpoint
 from v2s_sklearn.pretrain.corpus import WORDS
 
 
-@pytest.mark.parametrize("name", ["v2sa-synth", "v2sa-synth-2"])
+@pytest.mark.parametrize("name", ["v2sa-synth", "v2sa-synth-2", "v2sa-synth-3"])
 def test_builtin_model_is_frozen_deterministic_and_described(name):
     model = load_acoustic_model(name)
     assert name in available_models()
