@@ -15,8 +15,9 @@ before they become options:
 - ``"stretch": k``: every series is linearly interpolated to k times its length
   (at most what fits the 16,000-sample input) before fitting and scoring, so
   the source model hears it slower, over more frames and at lower pitch;
-- ``"seeds": n``: n estimators fitted with different seeds, their
-  probabilities averaged.
+- ``"seeds": n``: n estimators fitted with seeds ``cut + 1000 * i``, their
+  probabilities averaged (what ``v2s_sklearn.ensemble.seed_ensemble`` does,
+  with other seeds).
 
 Fits run in ``--n-jobs`` processes (on a GPU they share the device; small
 models leave it mostly idle, so several processes multiply throughput).

@@ -93,9 +93,9 @@ def model_flops_per_series(model, input_length: int) -> float:
     return float(flops)
 
 
-#: What each measured path runs: the STFT-domain front end ("auto": the
-#: estimator's choice, on the CPU only), the folded frozen layers, and steps
-#: replayed from CUDA graphs ("auto": the estimator's choice, on CUDA only).
+#: What each measured path runs: the STFT-domain front end, the folded frozen
+#: layers, and steps replayed from CUDA graphs (CUDA only). "auto" is the
+#: estimator's choice.
 PATHS = {
     "baseline": {"spectral": False, "optimize": False, "graphed": False},
     "optimized": {"spectral": "auto", "optimize": True, "graphed": "auto"},
@@ -119,8 +119,8 @@ def build(path: str, device: torch.device, series_length: int, n_segments: int,
     matrix = mapping_matrix(label_map, model.n_classes).to(device)
     optimizer = torch.optim.Adam([reprogrammer.theta], lr=0.05,
                                  fused=device.type == "cuda")
-    graphed = graphs_supported(device) if spec["graphed"] == "auto" else spec["graphed"]
-    return network, matrix, optimizer, graphed and graphs_supported(device)
+    graphed = spec["graphed"] in ("auto", True) and graphs_supported(device)
+    return network, matrix, optimizer, graphed
 
 
 def time_training(network, matrix, optimizer, graphed, X, y, batch_size, steps,

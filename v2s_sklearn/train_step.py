@@ -58,16 +58,16 @@ class TrainStep:
         self._graphs: dict[int, tuple] = {}
 
     def __call__(self, batch: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        if self.graphed:
+        if self.graphed and len(batch) not in self._graphs:
             try:
-                return self._replay(batch)
+                self._graphs[len(batch)] = self._capture(batch)
             except RuntimeError as error:  # capture unsupported by some op or driver
                 warnings.warn(f"CUDA graph capture failed ({error}); training continues "
                               "with eager steps", RuntimeWarning, stacklevel=2)
                 self.graphed = False
                 self._graphs.clear()
                 torch.cuda.synchronize()
-        return self._eager(batch)
+        return self._replay(batch) if self.graphed else self._eager(batch)
 
     def _eager(self, batch: torch.Tensor) -> tuple[torch.Tensor, ...]:
         for parameter in self.parameters:
@@ -77,10 +77,7 @@ class TrainStep:
         return stats
 
     def _replay(self, batch: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        size = len(batch)
-        if size not in self._graphs:
-            self._graphs[size] = self._capture(batch)
-        graph, static_batch, static_stats, static_grads = self._graphs[size]
+        graph, static_batch, static_stats, static_grads = self._graphs[len(batch)]
         static_batch.copy_(batch)
         graph.replay()
         # The graph writes into the same gradient buffers every replay; put

@@ -206,8 +206,13 @@ def plan_jobs(
 def check_engines(engines: Iterable[str]) -> None:
     """Fail early, saying what to install, when an engine is missing."""
     binaries = {"espeak-ng": "espeak-ng", "flite": "flite", "festival": "text2wave"}
-    missing = [e for e in engines if (importlib.util.find_spec("ttspico") is None
-                                      if e == "pico" else shutil.which(binaries[e]) is None)]
+
+    def available(engine: str) -> bool:
+        if engine == "pico":  # a Python package, not a program
+            return importlib.util.find_spec("ttspico") is not None
+        return shutil.which(binaries[engine]) is not None
+
+    missing = [e for e in engines if not available(e)]
     if missing:
         raise RuntimeError(f"text-to-speech engine(s) {missing} not found; {INSTALL_HINT}")
 
