@@ -9,7 +9,7 @@ table leave every test accuracy honest.
     python benchmarks/select_defaults.py --data-dir ../shared/data/ucr \\
         --grid '{"n_segments": [1, "auto"], "label_mapping": ["random", "frequency"]}'
 
-Two grid keys are experiments rather than estimator parameters, to measure ideas
+Three grid keys are experiments rather than estimator parameters, to measure ideas
 before they become options:
 
 - ``"stretch": k``: every series is linearly interpolated to k times its length
@@ -17,7 +17,12 @@ before they become options:
   the source model hears it slower, over more frames and at lower pitch;
 - ``"seeds": n``: n estimators fitted with seeds ``cut + 1000 * i``, their
   probabilities averaged (what ``v2s_sklearn.ensemble.seed_ensemble`` does,
-  with other seeds).
+  with other seeds);
+- ``"scale": "timepoint"``: every time point standardised over the fitting
+  part's series (scikit-learn's ``StandardScaler`` fitted on the 70%, as in a
+  ``Pipeline``), so what all series share is removed and what tells them
+  apart fills the input; ``"scale": "center"`` only subtracts each time
+  point's mean.
 
 Fits run in ``--n-jobs`` processes (on a GPU they share the device; small
 models leave it mostly idle, so several processes multiply throughput).
@@ -36,9 +41,14 @@ from pathlib import Path
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
 
 from v2s_sklearn import V2SClassifier
 from v2s_sklearn.datasets import SKTIME_SHIPPED, load_dataset
+
+
+#: Grid keys that are experiments on the data or the fit, not estimator parameters.
+EXPERIMENTS = ("stretch", "seeds", "scale")
 
 
 def candidates(grid: dict[str, list]) -> list[dict]:
@@ -68,10 +78,18 @@ def evaluate(name: str, data_dir: str | None, params: dict, repeat: int,
 
     torch.set_num_threads(1)  # several workers share the machine
     X, y = load_dataset(name, "train", data_dir)
-    estimator_params = {k: v for k, v in params.items() if k not in ("stretch", "seeds")}
+    estimator_params = {k: v for k, v in params.items() if k not in EXPERIMENTS}
     X = stretch_series(X, params.get("stretch", 1))
     X_fit, X_hold, y_fit, y_hold = train_test_split(X, y, test_size=0.3, stratify=y,
                                                     random_state=repeat)
+    scale = params.get("scale")
+    if scale in ("timepoint", "center"):
+        scaler = StandardScaler(with_std=scale == "timepoint")
+        scaler.fit(X_fit.reshape(len(X_fit), -1))
+        X_fit, X_hold = (scaler.transform(part.reshape(len(part), -1)).reshape(part.shape)
+                         for part in (X_fit, X_hold))
+    elif scale is not None:
+        raise ValueError(f"unknown scale experiment {scale!r}; use 'timepoint' or 'center'")
     started = time.perf_counter()
     proba, epochs = 0.0, 0
     for seed in range(params.get("seeds", 1)):

@@ -8,7 +8,7 @@ import torch
 
 from v2s_sklearn import V2SClassifier, load_acoustic_model
 from v2s_sklearn.acoustic.optimize import FoldedTimeConv
-from v2s_sklearn.label_mapping import mapping_matrix, target_log_proba
+from v2s_sklearn.label_mapping import target_log_proba
 from v2s_sklearn.reprogram import Reprogrammer
 from v2s_sklearn.spectral import ReprogrammedModel
 
@@ -85,9 +85,7 @@ def test_fitted_classifier_predicts_as_the_straightforward_path(gunpoint, models
     straightforward = models[0]
     reprogrammer = Reprogrammer(16000, X_train.shape[1], 1, clf.n_segments_, clf.mask, 0.0).eval()
     reprogrammer.theta.data.copy_(torch.from_numpy(clf.theta_))
-    index = {name: k for k, name in enumerate(straightforward.class_names)}
-    matrix = mapping_matrix([np.array([index[n] for n in clf.label_map_[c]])
-                             for c in clf.classes_], straightforward.n_classes)
+    matrix = torch.as_tensor(clf.label_weights_, dtype=torch.float32)
     with torch.no_grad():
         logits = ReprogrammedModel(straightforward, reprogrammer, spectral=False)(
             torch.as_tensor(X_test[:, None], dtype=torch.float32))

@@ -21,8 +21,9 @@ from torch import nn
 
 from .acoustic.registry import DEFAULT_MODEL, FrozenAcousticModel, load_acoustic_model
 from .label_mapping import (
+    ITERATIVE_MAPPINGS,
     LABEL_MAPPINGS,
-    label_map_from_affinity,
+    label_weights,
     mapping_matrix,
     random_label_map,
     resolve_labels_per_class,
@@ -92,13 +93,20 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         (``docs/estimator.md``).
     mask : bool, default=False
         If True, ``theta`` is zero where a copy of the series sits.
-    label_mapping : {"random", "frequency", "ot"}, default="ot"
+    label_mapping : {"random", "frequency", "ot", "iterative", "bayesian"}, default="ot"
         How source labels are assigned to classes: ``"random"`` (the paper),
         ``"frequency"`` (greedily, the labels the frozen model already
         predicts most for each class on the training series, Tsai et al. 2020)
         or ``"ot"`` (the assignment of largest total such affinity, solved
-        exactly as optimal transport with POT). ``"ot"`` had the best mean
-        held-out TRAIN accuracy, narrowly ahead of ``"random"``.
+        exactly as optimal transport with POT). These three are fixed before
+        training. ``"iterative"`` re-solves the ``"ot"`` assignment at every
+        epoch on the series reprogrammed with the current ``theta`` (iterative
+        label mapping, Chen et al. 2023); ``"bayesian"`` weights every source
+        label by ``P(class | label)`` estimated the same way, every epoch
+        (Bayesian-guided label mapping, Cai et al. 2024;
+        :func:`~v2s_sklearn.label_mapping.bayesian_label_weights`). Both cost
+        one extra forward pass over the training series per epoch. ``"ot"``
+        had the best mean held-out TRAIN accuracy (``docs/estimator.md``).
     labels_per_class : int or "auto", default="auto"
         Source labels averaged into each class; ``"auto"`` is
         ``floor(K / n_classes)``.
@@ -152,7 +160,11 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     theta_ : ndarray of shape (input_length,)
         The learned additive signal (before masking) at the best epoch.
     label_map_ : dict
-        For each class, the tuple of source class names that serve it.
+        For each class, the tuple of source class names that serve it (for
+        ``label_mapping="bayesian"``, the labels that speak most for it).
+    label_weights_ : ndarray of shape (n_classes, n_source)
+        The map applied at prediction: a class's probability is
+        ``label_weights_[c] @ P(source label | x')``, renormalised.
     source_classes_ : list of str
         The acoustic model's class names.
     history_ : list of dict
@@ -364,15 +376,16 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
 
         X_all = torch.from_numpy(X).to(self.device_)
         y_all = torch.from_numpy(y_encoded.astype(np.int64)).to(self.device_)
+        y_train = y_encoded[train_idx]
         if self.label_mapping == "random":
             label_map = random_label_map(model.n_classes, n_classes, per_class, rng)
+            weights = mapping_matrix(label_map, model.n_classes)
         else:
             source_proba = self._source_proba(model, reprogrammer, X_all[train_idx])
-            label_map = label_map_from_affinity(self.label_mapping, source_proba,
-                                                y_encoded[train_idx], n_classes, per_class)
-        self.label_map_ = {cls: tuple(self.source_classes_[k] for k in labels)
-                           for cls, labels in zip(self.classes_, label_map)}
-        matrix = mapping_matrix(label_map, model.n_classes).to(self.device_)
+            weights, label_map = label_weights(self.label_mapping, source_proba, y_train,
+                                               n_classes, per_class)
+        # Updated in place by iterative maps: a CUDA graph reads it by address.
+        matrix = weights.to(self.device_)
 
         # The series' spectra are the same every epoch: computed once, memory permitting.
         spectra = network.cache_series_spectra(X_all)
@@ -380,6 +393,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         valid_rows = torch.as_tensor(valid_idx, device=self.device_)
         X_valid, y_valid = X_all[valid_rows], y_all[valid_rows]
         spectra_valid = _rows(spectra, valid_rows)
+        X_train, spectra_train = X_all[train_rows], _rows(spectra, train_rows)
         optimizer = torch.optim.Adam([reprogrammer.theta], lr=self.learning_rate,
                                      weight_decay=self.weight_decay,
                                      fused=self.device_.type == "cuda")
@@ -399,10 +413,13 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         train_step = TrainStep(compute, [reprogrammer.theta],
                                graphed=graphs_supported(self.device_) and self.dropout == 0)
         self.history_ = []
-        best_loss, best_theta, self.best_epoch_, stale = math.inf, None, 0, 0
+        best_loss, best, self.best_epoch_, stale = math.inf, None, 0, 0
         epochs = self._progress(range(self.max_epochs))
         for epoch in epochs:
             started = time.perf_counter()
+            if epoch > 0 and self.label_mapping in ITERATIVE_MAPPINGS:
+                label_map = self._remap(network, matrix, X_train, spectra_train, y_train,
+                                        per_class)
             reprogrammer.train()
             order = train_rows[torch.randperm(len(train_rows), generator=generator,
                                               device=self.device_)]
@@ -430,17 +447,34 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             if scheduler is not None:
                 scheduler.step(monitored)
             if monitored < best_loss:
-                best_loss, best_theta, self.best_epoch_, stale = (
-                    monitored, reprogrammer.theta.detach().clone(), epoch + 1, 0)
+                best = (reprogrammer.theta.detach().clone(), matrix.clone(), label_map)
+                best_loss, self.best_epoch_, stale = monitored, epoch + 1, 0
             else:
                 stale += 1
             self._report(epochs, row)
             if self.n_iter_no_change is not None and stale >= self.n_iter_no_change:
                 break
-        if best_theta is None:  # every loss was NaN: keep the last theta
-            best_theta, self.best_epoch_ = reprogrammer.theta.detach(), len(self.history_)
+        if best is None:  # every loss was NaN: keep the last theta
+            best, self.best_epoch_ = (reprogrammer.theta.detach(), matrix, label_map), \
+                len(self.history_)
+        best_theta, best_matrix, best_map = best
         self.theta_ = best_theta.cpu().numpy().astype(np.float32)
+        self.label_weights_ = best_matrix.cpu().numpy().astype(np.float64)
+        self.label_map_ = {cls: tuple(self.source_classes_[k] for k in labels)
+                           for cls, labels in zip(self.classes_, best_map)}
         return self
+
+    def _remap(self, network: ReprogrammedModel, matrix: torch.Tensor, X: torch.Tensor,
+               spectra: torch.Tensor | None, y: np.ndarray, per_class: int
+               ) -> list[np.ndarray]:
+        """Rebuild an iterative label map from the current theta; write it into ``matrix``."""
+        network.reprogrammer.eval()
+        with torch.inference_mode():
+            proba = torch.softmax(self._logits_batches(network, X, spectra), dim=1)
+        weights, label_map = label_weights(self.label_mapping, proba.double().cpu().numpy(),
+                                           y, len(self.classes_), per_class)
+        matrix.copy_(weights)
+        return label_map
 
     def _split(self, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Stratified train/validation indices; no validation when it cannot be made."""
@@ -477,12 +511,17 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
 
     # --------------------------------------------------------------- predicting
     @staticmethod
-    def _log_proba_batches(network: ReprogrammedModel, matrix: torch.Tensor,
+    def _logits_batches(network: ReprogrammedModel, X: torch.Tensor,
+                        spectra: torch.Tensor | None = None) -> torch.Tensor:
+        """Source logits of ``X`` (no dropout in eval mode), in prediction-sized batches."""
+        chunks = (slice(i, i + PREDICT_BATCH_SIZE) for i in range(0, len(X), PREDICT_BATCH_SIZE))
+        return torch.cat([network(X[c], None, _rows(spectra, c)) for c in chunks])
+
+    @classmethod
+    def _log_proba_batches(cls, network: ReprogrammedModel, matrix: torch.Tensor,
                            X: torch.Tensor, spectra: torch.Tensor | None = None
                            ) -> torch.Tensor:
-        chunks = (slice(i, i + PREDICT_BATCH_SIZE) for i in range(0, len(X), PREDICT_BATCH_SIZE))
-        return torch.cat([target_log_proba(network(X[c], None, _rows(spectra, c)), matrix)
-                          for c in chunks])
+        return target_log_proba(cls._logits_batches(network, X, spectra), matrix)
 
     @staticmethod
     def _source_proba(model: FrozenAcousticModel, reprogrammer: Reprogrammer,
@@ -504,10 +543,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                                     self.n_segments_, bool(self.mask), 0.0).to(device)
         reprogrammer.theta.data.copy_(torch.from_numpy(self.theta_))
         reprogrammer.eval()
-        index = {name: k for k, name in enumerate(model.class_names)}
-        label_map = [np.array([index[name] for name in self.label_map_[cls]])
-                     for cls in self.classes_]
-        matrix = mapping_matrix(label_map, model.n_classes).to(device)
+        matrix = torch.as_tensor(self.label_weights_, dtype=torch.float32, device=device)
         return ReprogrammedModel(model, reprogrammer, spectral=spectral), matrix, device
 
     def _predict_log_proba(self, X: Any) -> np.ndarray:

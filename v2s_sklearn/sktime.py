@@ -104,11 +104,14 @@ class V2STimeSeriesClassifier(BaseClassifier):
         as many as fit, at most 10.
     mask : bool, default=False
         If True, ``theta`` is zero where a copy of the series sits.
-    label_mapping : {"random", "frequency", "ot"}, default="ot"
+    label_mapping : {"random", "frequency", "ot", "iterative", "bayesian"}, default="ot"
         How source labels are assigned to classes: ``"random"`` (the paper),
         ``"frequency"`` (greedy, by what the frozen model already predicts for
         each class) or ``"ot"`` (the assignment of largest total such affinity,
-        solved as optimal transport).
+        solved as optimal transport), all fixed before training;
+        ``"iterative"`` (the ``"ot"`` assignment re-solved every epoch as
+        ``theta`` trains) or ``"bayesian"`` (every source label weighted by
+        the probability of each class given it, re-estimated every epoch).
     labels_per_class : int or "auto", default="auto"
         Source labels averaged into each class; ``"auto"`` is
         ``floor(K / n_classes)``.
@@ -356,6 +359,6 @@ class V2STimeSeriesClassifier(BaseClassifier):
                 "validation_fraction": 0.0, "random_state": 0, "device": "cpu"}
         return [
             {"max_epochs": 1, "n_segments": 1, "label_mapping": "random", **fast},
-            {"max_epochs": 2, "n_segments": 2, "label_mapping": "ot", "dropout": 0.2,
+            {"max_epochs": 2, "n_segments": 2, "label_mapping": "bayesian", "dropout": 0.2,
              **fast},
         ]
