@@ -1,4 +1,4 @@
-"""Label maps rebuilt while theta trains: the iterative OT map and the Bayesian map."""
+"""The iterative label map: the OT assignment rebuilt while theta trains."""
 
 from __future__ import annotations
 
@@ -10,41 +10,12 @@ import v2s_sklearn.classifier as classifier_module
 from v2s_sklearn import V2SClassifier
 from v2s_sklearn.label_mapping import (
     ITERATIVE_MAPPINGS,
-    bayesian_label_weights,
     label_weights,
     mapping_matrix,
     ot_label_map,
 )
 
 from .conftest import FAST
-
-
-def test_bayesian_weights_are_class_posteriors_of_each_source_label():
-    # Label 0 is only ever said by class-0 series, label 1 half by each class,
-    # label 2 by nobody.
-    proba = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
-    y = np.array([0, 0, 1, 1])
-    exact = bayesian_label_weights(proba, y, 2, smoothing=0.0)
-    np.testing.assert_allclose(exact, [[1.0, 0.5 / 2.5, 0.5], [0.0, 2.0 / 2.5, 0.5]])
-    smoothed = bayesian_label_weights(proba, y, 2, smoothing=1.0)
-    np.testing.assert_allclose(smoothed.sum(axis=0), 1.0)
-    # The unheard label keeps the class frequencies; the heard one moves off them.
-    np.testing.assert_allclose(smoothed[:, 2], [0.5, 0.5])
-    np.testing.assert_allclose(smoothed[:, 0], [(1.5 + 0.5) / 2.5, 0.5 / 2.5])
-
-
-def test_bayesian_map_names_the_labels_that_speak_for_each_class():
-    rng = np.random.default_rng(0)
-    proba = rng.dirichlet(np.full(12, 0.2), size=40)
-    y = np.arange(40) % 2
-    proba[y == 0, 3] += 5.0  # label 3 speaks for class 0, label 7 for class 1
-    proba[y == 1, 7] += 5.0
-    proba /= proba.sum(axis=1, keepdims=True)
-    weights, label_map = label_weights("bayesian", proba, y, 2, per_class=4)
-    assert weights.shape == (2, 12)
-    assert label_map[0][0] == 3 and label_map[1][0] == 7
-    assert all(len(labels) <= 4 for labels in label_map)
-    assert not set(label_map[0]) & set(label_map[1])
 
 
 def test_iterative_map_is_the_ot_assignment():
@@ -92,12 +63,9 @@ def test_fitted_weights_match_the_named_labels_of_a_many_to_one_map(italy):
                                mapping_matrix(named, len(index)).numpy())
 
 
-def test_bayesian_fit_predicts_with_its_soft_weights(italy):
+def test_prediction_applies_the_fitted_label_weights(italy):
     X, y = italy
-    clf = V2SClassifier(label_mapping="bayesian", **FAST).fit(X, y)
-    assert clf.label_weights_.shape == (2, len(clf.source_classes_))
-    np.testing.assert_allclose(clf.label_weights_.sum(axis=0), 1.0, rtol=1e-6)
-    assert (clf.label_weights_ > 0).all()  # every source label votes
-    # Prediction applies label_weights_: labels that say nothing give the class prior.
+    clf = V2SClassifier(**FAST).fit(X, y)
+    # Weights that give every source label to both classes equally say nothing.
     clf.label_weights_ = np.full_like(clf.label_weights_, 0.5)
     np.testing.assert_allclose(clf.predict_proba(X), 0.5, atol=1e-6)

@@ -77,10 +77,13 @@ def saliency(classifier: Any, X: Any, target: Any = None, *,
     targets = None if target is None else _targets(classifier, len(series), target)
     # The waveform path: the STFT-domain one does not differentiate w.r.t. x.
     network, matrix, device = classifier._fitted_network(spectral=False)
+    # Gradients are taken w.r.t. the values as given, through the input scaling.
+    mean = torch.from_numpy(classifier.input_mean_).to(device)
+    scale = torch.from_numpy(classifier.input_scale_).to(device)
     grads = []
     for start in range(0, len(series), _BATCH):
         x = torch.from_numpy(series[start : start + _BATCH]).to(device).requires_grad_()
-        log_proba = target_log_proba(network(x), matrix)
+        log_proba = target_log_proba(network((x - mean) / scale), matrix)
         # Without a target, the predicted class, read off this same forward pass.
         chosen = (log_proba.argmax(1) if targets is None else
                   torch.as_tensor(targets[start : start + _BATCH], device=device))
@@ -116,7 +119,7 @@ def attention(classifier: Any, X: Any) -> np.ndarray:
         If the source model has no attention layer.
     """
     check_is_fitted(classifier)
-    series = classifier._check_X(X)
+    series = classifier._scale(classifier._check_X(X))
     network, _, device = classifier._fitted_network(spectral=False)
     module = network.model.module
     if not hasattr(module, "last_attention_"):

@@ -4,11 +4,9 @@ A many-to-one map is a list with one integer array per target class, holding
 the source labels that serve it; no source label serves two classes. The
 probability of a class is the mean of its source labels' probabilities.
 
-Every map is applied as a weight matrix ``W`` of shape (n_classes, n_source):
-a class's probability is ``sum_k W[c, k] P(k | x')``, renormalised. A
-many-to-one map's rows average its labels (:func:`mapping_matrix`); the
-Bayesian map (:func:`bayesian_label_weights`) weights every source label by
-the probability of each class given it.
+A map is applied as a weight matrix ``W`` of shape (n_classes, n_source)
+whose rows average each class's labels (:func:`mapping_matrix`): a class's
+probability is ``sum_k W[c, k] P(k | x')``, renormalised.
 """
 
 from __future__ import annotations
@@ -17,15 +15,10 @@ import numpy as np
 import torch
 
 #: Names accepted by ``V2SClassifier(label_mapping=...)``.
-LABEL_MAPPINGS = ("random", "frequency", "ot", "iterative", "bayesian")
+LABEL_MAPPINGS = ("random", "frequency", "ot", "iterative")
 
 #: Maps rebuilt at every epoch from the reprogrammed training series.
-ITERATIVE_MAPPINGS = ("iterative", "bayesian")
-
-#: Prior strength of the Bayesian map, in series: a source label's class weights
-#: start at the class frequencies and follow its observed class mix once the
-#: training series give it more probability mass than this.
-BAYES_SMOOTHING = 1.0
+ITERATIVE_MAPPINGS = ("iterative",)
 
 
 def resolve_labels_per_class(labels_per_class: int | str, n_source: int,
@@ -211,82 +204,28 @@ def label_map_from_affinity(name: str, source_proba: np.ndarray, y: np.ndarray,
     return builders[name](source_proba, y, n_classes, per_class)
 
 
-def bayesian_label_weights(source_proba: np.ndarray, y: np.ndarray, n_classes: int,
-                           smoothing: float = BAYES_SMOOTHING) -> np.ndarray:
-    """``P(class | source label)`` estimated on the training series.
-
-    Bayesian-guided label mapping (Cai et al., NeurIPS 2024) in its soft form:
-    each training series adds its source probabilities to the row of its
-    class (soft co-occurrence counts, where BLM counts argmax predictions and
-    BLM+ the top-K probabilities), and each source label's column is
-    normalised after adding a Dirichlet prior of total strength ``smoothing``
-    spread by the class frequencies, so a label the series rarely reach keeps
-    about the class frequencies as weights. A class's
-    probability is then ``sum_k P(class | k) P(k | x')``: every source label
-    votes, weighted by how much it says about the class, instead of a few
-    labels per class voting equally.
-
-    Parameters
-    ----------
-    source_proba : ndarray of shape (n_samples, n_source)
-        Source-model probabilities of the (reprogrammed) training series.
-    y : ndarray of shape (n_samples,)
-        Encoded targets in ``range(n_classes)``.
-    n_classes : int
-    smoothing : float, default=BAYES_SMOOTHING
-        Prior strength, in series, added to every source label's counts.
-
-    Returns
-    -------
-    ndarray of shape (n_classes, n_source)
-        Columns sum to one.
-    """
-    # class_affinity checks shapes and empty classes; counts = affinity * class size.
-    affinity = class_affinity(source_proba, y, n_classes)
-    sizes = np.bincount(y, minlength=n_classes)[:n_classes, None]
-    counts = affinity * sizes
-    prior = sizes / sizes.sum()
-    mass = counts.sum(axis=0, keepdims=True) + smoothing
-    # Without smoothing, a label no series reaches has no counts: it keeps the prior.
-    return np.where(mass > 0, (counts + smoothing * prior) / np.where(mass > 0, mass, 1.0),
-                    prior)
-
-
 def label_weights(name: str, source_proba: np.ndarray, y: np.ndarray, n_classes: int,
                   per_class: int) -> tuple[torch.Tensor, list[np.ndarray]]:
     """The weight matrix of the map called ``name``, and the labels serving each class.
 
     Parameters
     ----------
-    name : {"frequency", "ot", "iterative", "bayesian"}
+    name : {"frequency", "ot", "iterative"}
         ``"iterative"`` is the ``"ot"`` assignment (rebuilt by the caller as
-        theta trains); ``"bayesian"`` is :func:`bayesian_label_weights`.
+        theta trains).
     source_proba : ndarray of shape (n_samples, n_source)
         Source-model probabilities of the (reprogrammed) training series.
     y : ndarray of shape (n_samples,)
         Encoded targets in ``range(n_classes)``.
     n_classes, per_class : int
-        Classes, and source labels each class receives in a many-to-one map.
+        Classes, and source labels each class receives.
 
     Returns
     -------
     weights : torch.Tensor of shape (n_classes, n_source)
     label_map : list of ndarray
-        For each class, the source labels serving it. For ``"bayesian"``,
-        which weights every label, the (at most ``per_class``) labels that
-        raise that class's probability the most above its frequency, most
-        telling first (possibly none).
+        For each class, its sorted source labels.
     """
-    if name == "bayesian":
-        weights = bayesian_label_weights(source_proba, y, n_classes)
-        frequency = np.bincount(y, minlength=n_classes)[:n_classes] / len(y)
-        lift = weights / frequency[:, None]  # how much a label raises each class
-        best = lift.argmax(axis=0)
-        label_map = []
-        for c in range(n_classes):
-            mine = np.flatnonzero((best == c) & (lift[c] > 1.0))
-            label_map.append(mine[np.argsort(-lift[c, mine], kind="stable")][:per_class])
-        return torch.as_tensor(weights, dtype=torch.float32), label_map
     label_map = label_map_from_affinity("ot" if name == "iterative" else name,
                                         source_proba, y, n_classes, per_class)
     return mapping_matrix(label_map, source_proba.shape[1]), label_map

@@ -104,14 +104,17 @@ class V2STimeSeriesClassifier(BaseClassifier):
         as many as fit, at most 10.
     mask : bool, default=False
         If True, ``theta`` is zero where a copy of the series sits.
-    label_mapping : {"random", "frequency", "ot", "iterative", "bayesian"}, default="ot"
+    input_scaling : {None, "center", "standard"}, default=None
+        None keeps the values; ``"center"`` subtracts each time point's mean
+        over the training series, ``"standard"`` also divides by their
+        standard deviation.
+    label_mapping : {"random", "frequency", "ot", "iterative"}, default="ot"
         How source labels are assigned to classes: ``"random"`` (the paper),
         ``"frequency"`` (greedy, by what the frozen model already predicts for
         each class) or ``"ot"`` (the assignment of largest total such affinity,
-        solved as optimal transport), all fixed before training;
+        solved as optimal transport), all fixed before training, or
         ``"iterative"`` (the ``"ot"`` assignment re-solved every epoch as
-        ``theta`` trains) or ``"bayesian"`` (every source label weighted by
-        the probability of each class given it, re-estimated every epoch).
+        ``theta`` trains).
     labels_per_class : int or "auto", default="auto"
         Source labels averaged into each class; ``"auto"`` is
         ``floor(K / n_classes)``.
@@ -217,6 +220,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
         acoustic_model: str | os.PathLike | nn.Module = DEFAULT_MODEL,
         n_segments: int | str = "auto",
         mask: bool = False,
+        input_scaling: str | None = None,
         label_mapping: str = "ot",
         labels_per_class: int | str = "auto",
         dropout: float = 0.0,
@@ -234,6 +238,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
         self.acoustic_model = acoustic_model
         self.n_segments = n_segments
         self.mask = mask
+        self.input_scaling = input_scaling
         self.label_mapping = label_mapping
         self.labels_per_class = labels_per_class
         self.dropout = dropout
@@ -359,6 +364,6 @@ class V2STimeSeriesClassifier(BaseClassifier):
                 "validation_fraction": 0.0, "random_state": 0, "device": "cpu"}
         return [
             {"max_epochs": 1, "n_segments": 1, "label_mapping": "random", **fast},
-            {"max_epochs": 2, "n_segments": 2, "label_mapping": "bayesian", "dropout": 0.2,
+            {"max_epochs": 2, "n_segments": 2, "label_mapping": "iterative", "dropout": 0.2,
              **fast},
         ]
