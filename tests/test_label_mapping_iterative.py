@@ -40,7 +40,7 @@ def test_iterative_maps_are_rebuilt_every_epoch_from_the_current_theta(
         return result
 
     monkeypatch.setattr(classifier_module, "label_weights", spy)
-    params = {**FAST, "max_epochs": 4, "n_iter_no_change": None}
+    params = {**FAST, "max_epochs": 4, "n_iter_no_change": None, "input_scaling": None}
     clf = V2SClassifier(label_mapping=mapping, **params).fit(X, y)
     if mapping == "ot":
         assert len(calls) == 1  # fixed before training

@@ -79,7 +79,8 @@ def test_folded_convolutions_equal_the_frozen_block(models):
 
 def test_fitted_classifier_predicts_as_the_straightforward_path(gunpoint, models):
     X_train, y_train, X_test, _ = gunpoint
-    clf = V2SClassifier(max_epochs=2, validation_fraction=0.0, random_state=0, device="cpu")
+    clf = V2SClassifier(max_epochs=2, validation_fraction=0.0, random_state=0, device="cpu",
+                        input_scaling=None)
     proba = clf.fit(X_train, y_train).predict_proba(X_test)
 
     straightforward = models[0]
@@ -131,7 +132,8 @@ def test_no_cache_above_the_memory_cap_or_off_the_spectral_path(models):
 
 def test_fit_is_the_same_with_and_without_the_spectra_cache(gunpoint, monkeypatch):
     X_train, y_train, _, _ = gunpoint
-    params = dict(max_epochs=2, random_state=0, device="cpu", n_segments=3)
+    params = dict(max_epochs=2, random_state=0, device="cpu", n_segments=3,
+                  input_scaling=None)  # one fit, so calls[1] is the second estimator's
     calls = []
     real = ReprogrammedModel.cache_series_spectra
     monkeypatch.setattr(ReprogrammedModel, "cache_series_spectra",

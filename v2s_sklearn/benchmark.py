@@ -550,7 +550,8 @@ def _note(estimator: Any) -> str:
         best = estimator.best_estimator_
         return f"chose {chosen}; kept epoch {best.best_epoch_} of {len(best.history_)}"
     if hasattr(estimator, "best_epoch_"):
-        return f"kept epoch {estimator.best_epoch_} of {len(estimator.history_)}"
+        return (f"kept epoch {estimator.best_epoch_} of {len(estimator.history_)}, "
+                f"input scaling {estimator.input_scaling_}")
     members = getattr(estimator, "estimators_", [])
     if members and all(hasattr(m, "best_epoch_") for m in members):
         return "kept epochs " + ", ".join(f"{m.best_epoch_} of {len(m.history_)}"

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
@@ -37,7 +37,9 @@ from .train_step import TrainStep, graphs_supported
 PREDICT_BATCH_SIZE = 256
 MAX_AUTO_SEGMENTS = 10
 LEARNING_RATE_SCHEDULES = ("constant", "plateau")
-INPUT_SCALINGS = (None, "center", "standard")
+INPUT_SCALINGS = ("auto", None, "center", "standard")
+#: What ``input_scaling="auto"`` fits and chooses between, by validation loss.
+AUTO_SCALINGS = (None, "standard")
 PLATEAU_PATIENCE = 5
 
 
@@ -95,13 +97,19 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         (``docs/estimator.md``).
     mask : bool, default=False
         If True, ``theta`` is zero where a copy of the series sits.
-    input_scaling : {None, "center", "standard"}, default=None
+    input_scaling : {"auto", None, "center", "standard"}, default="auto"
         What is done to every value before it is placed: None keeps it;
         ``"center"`` subtracts that time point's mean over the training
         series; ``"standard"`` also divides by their standard deviation
         (scikit-learn's ``StandardScaler`` on each time point, fitted in
         ``fit``). Scaling removes the shape that all series share, so what
-        tells them apart fills the input.
+        tells them apart fills the input: it rescues data such as Wine and
+        costs data whose shared shape is what separates the classes.
+        ``"auto"`` fits twice, with None and with ``"standard"``, and keeps
+        the fit of lower validation loss (``input_scaling_`` says which), at
+        twice the fit time; on held-out parts of the TRAIN splits of 12 UCR
+        datasets it raised mean accuracy from 0.864 to 0.890
+        (``docs/estimator.md``).
     label_mapping : {"random", "frequency", "ot", "iterative"}, default="ot"
         How source labels are assigned to classes: ``"random"`` (the paper),
         ``"frequency"`` (greedily, the labels the frozen model already
@@ -161,9 +169,14 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         Column names of a DataFrame seen in ``fit``.
     n_channels_ : int
         Channels per series.
+    input_scaling_ : {None, "center", "standard"}
+        The scaling used (``input_scaling`` resolved).
+    input_scaling_losses_ : dict
+        With ``input_scaling="auto"`` only: the kept epoch's validation loss
+        (training loss without validation) of each candidate scaling.
     input_mean_, input_scale_ : ndarray of shape (n_channels, n_timepoints)
         Every value is placed as ``(x - input_mean_) / input_scale_``
-        (0 and 1 when ``input_scaling`` is None).
+        (0 and 1 when ``input_scaling_`` is None).
     n_timepoints_ : int
         Time points per series.
     theta_ : ndarray of shape (input_length,)
@@ -216,7 +229,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         acoustic_model: str | os.PathLike | nn.Module = DEFAULT_MODEL,
         n_segments: int | str = "auto",
         mask: bool = False,
-        input_scaling: str | None = None,
+        input_scaling: str | None = "auto",
         label_mapping: str = "ot",
         labels_per_class: int | str = "auto",
         dropout: float = 0.0,
@@ -360,6 +373,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             The fitted estimator.
         """
         self._check_params()
+        if self.input_scaling == "auto":
+            return self._fit_choosing_scaling(X, y)
         X, y = self._check_X(X, y, fitting=True)
         check_classification_targets(y)
         self.classes_, y_encoded = np.unique(y, return_inverse=True)
@@ -367,6 +382,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"{type(self).__name__} needs at least two classes to fit; "
                              f"y holds 1 class ({self.classes_[0]!r}).")
         _, self.n_channels_, self.n_timepoints_ = X.shape
+        self.input_scaling_ = self.input_scaling
         self.input_mean_, self.input_scale_ = self._fit_input_scaling(X)
         X = self._scale(X)
         self.device_ = resolve_device(self.device)
@@ -492,6 +508,25 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         matrix.copy_(weights)
         return label_map
 
+    def _fit_choosing_scaling(self, X: Any, y: Any) -> "V2SClassifier":
+        """``input_scaling="auto"``: one fit per scaling of ``AUTO_SCALINGS`` (same
+        seed, so the same validation split), keeping the one of lower monitored loss."""
+        params = self.get_params(deep=False)
+        fits = [clone(self).set_params(input_scaling=scaling).fit(X, y)
+                for scaling in AUTO_SCALINGS]
+        losses = [fit._best_monitored_loss() for fit in fits]
+        # NaN losses (a diverged fit) lose: nan < x is False, so sort them last.
+        chosen = min(range(len(fits)), key=lambda i: (math.isnan(losses[i]), losses[i]))
+        self.__dict__.update({key: value for key, value in vars(fits[chosen]).items()
+                              if key not in params})
+        self.input_scaling_losses_ = dict(zip(AUTO_SCALINGS, losses))
+        return self
+
+    def _best_monitored_loss(self) -> float:
+        """The loss that chose the kept epoch: validation loss, or training loss without one."""
+        row = self.history_[self.best_epoch_ - 1]
+        return row["train_loss"] if math.isnan(row["valid_loss"]) else row["valid_loss"]
+
     def _fit_input_scaling(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-time-point mean and scale for ``input_scaling`` (0 and 1 for None)."""
         shape = X.shape[1:]
@@ -504,7 +539,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
 
     def _scale(self, X: np.ndarray) -> np.ndarray:
         """``X`` (n_series, n_channels, n_timepoints) with the fitted input scaling."""
-        if self.input_scaling is None:
+        if self.input_scaling_ is None:
             return X
         return ((X - self.input_mean_) / self.input_scale_).astype(np.float32)
 

@@ -104,10 +104,11 @@ class V2STimeSeriesClassifier(BaseClassifier):
         as many as fit, at most 10.
     mask : bool, default=False
         If True, ``theta`` is zero where a copy of the series sits.
-    input_scaling : {None, "center", "standard"}, default=None
+    input_scaling : {"auto", None, "center", "standard"}, default="auto"
         None keeps the values; ``"center"`` subtracts each time point's mean
         over the training series, ``"standard"`` also divides by their
-        standard deviation.
+        standard deviation; ``"auto"`` fits with None and with
+        ``"standard"`` and keeps the fit of lower validation loss.
     label_mapping : {"random", "frequency", "ot", "iterative"}, default="ot"
         How source labels are assigned to classes: ``"random"`` (the paper),
         ``"frequency"`` (greedy, by what the frozen model already predicts for
@@ -220,7 +221,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
         acoustic_model: str | os.PathLike | nn.Module = DEFAULT_MODEL,
         n_segments: int | str = "auto",
         mask: bool = False,
-        input_scaling: str | None = None,
+        input_scaling: str | None = "auto",
         label_mapping: str = "ot",
         labels_per_class: int | str = "auto",
         dropout: float = 0.0,
