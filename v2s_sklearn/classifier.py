@@ -383,6 +383,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                              f"y holds 1 class ({self.classes_[0]!r}).")
         _, self.n_channels_, self.n_timepoints_ = X.shape
         self.input_scaling_ = self.input_scaling
+        self.__dict__.pop("input_scaling_losses_", None)  # only an "auto" fit sets it
         self.input_mean_, self.input_scale_ = self._fit_input_scaling(X)
         X = self._scale(X)
         self.device_ = resolve_device(self.device)

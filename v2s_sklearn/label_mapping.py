@@ -208,21 +208,14 @@ def label_weights(name: str, source_proba: np.ndarray, y: np.ndarray, n_classes:
                   per_class: int) -> tuple[torch.Tensor, list[np.ndarray]]:
     """The weight matrix of the map called ``name``, and the labels serving each class.
 
-    Parameters
-    ----------
-    name : {"frequency", "ot", "iterative"}
-        ``"iterative"`` is the ``"ot"`` assignment (rebuilt by the caller as
-        theta trains).
-    source_proba : ndarray of shape (n_samples, n_source)
-        Source-model probabilities of the (reprogrammed) training series.
-    y : ndarray of shape (n_samples,)
-        Encoded targets in ``range(n_classes)``.
-    n_classes, per_class : int
-        Classes, and source labels each class receives.
+    Parameters are those of :func:`label_map_from_affinity`; ``name`` may also
+    be ``"iterative"``, which is the ``"ot"`` assignment (the caller rebuilds it
+    from the reprogrammed series as theta trains).
 
     Returns
     -------
     weights : torch.Tensor of shape (n_classes, n_source)
+        :func:`mapping_matrix` of the map.
     label_map : list of ndarray
         For each class, its sorted source labels.
     """
