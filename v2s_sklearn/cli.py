@@ -30,8 +30,9 @@ def _demo(args: argparse.Namespace) -> None:
     fit_seconds = time.perf_counter() - started
     accuracy = clf.score(X_test, y_test)
     print(f"test accuracy {accuracy:.4f}  fit time {fit_seconds:.1f} s  "
-          f"(best epoch {clf.best_epoch_} of {len(clf.history_)}, device {clf.device_}, "
-          f"acoustic model {clf.acoustic_model!r})")
+          f"(best epoch {clf.best_epoch_} of {len(clf.history_)}, input scaling "
+          f"{clf.input_scaling_} of {list(getattr(clf, 'input_scaling_losses_', [None]))}, "
+          f"device {clf.device_}, acoustic model {clf.acoustic_model!r})")
     figure = plot_history(clf)
     figure.suptitle(f"{args.dataset}: test accuracy {accuracy:.3f}")
     figure.savefig(args.output, dpi=120)
