@@ -84,13 +84,14 @@ def evaluate(name: str, data_dir: str | None, params: dict, repeat: int,
     X_fit, X_hold, y_fit, y_hold = train_test_split(X, y, test_size=0.3, stratify=y,
                                                     random_state=repeat)
     scale = params.get("scale")
-    if scale == "choose":
-        return choose_scaling(name, X_fit, X_hold, y_fit, y_hold, params, repeat, device)
-    if scale in ("timepoint", "center"):
+    if scale == "choose":  # the estimator's own rule, input_scaling="auto"
+        estimator_params["input_scaling"] = "auto"
+    elif scale in ("timepoint", "center"):
         scaler = StandardScaler(with_std=scale == "timepoint")
         scaler.fit(X_fit.reshape(len(X_fit), -1))
         X_fit, X_hold = (scaler.transform(part.reshape(len(part), -1)).reshape(part.shape)
                          for part in (X_fit, X_hold))
+        estimator_params.setdefault("input_scaling", None)  # scaled here, not again inside
     elif scale is not None:
         raise ValueError(f"unknown scale experiment {scale!r}; use 'timepoint' or 'center'")
     started = time.perf_counter()
@@ -110,25 +111,6 @@ def evaluate(name: str, data_dir: str | None, params: dict, repeat: int,
     accuracy = float(np.mean(clf.classes_[np.argmax(proba, axis=1)] == y_hold))
     return {"dataset": name, "repeat": repeat, "params": json.dumps(params),
             "accuracy": accuracy, "fit_seconds": seconds, "epochs": epochs, "error": ""}
-
-
-def choose_scaling(name, X_fit, X_hold, y_fit, y_hold, params, repeat, device) -> dict:
-    """Fit without scaling and with per-time-point standardisation; keep the fit of
-    lower validation loss (the estimator's own 10% split of the fitting part, the
-    same split for both) and score it on the held-out part."""
-    estimator_params = {k: v for k, v in params.items() if k not in EXPERIMENTS}
-    started = time.perf_counter()
-    fits = []
-    for scaling in (None, "standard"):
-        clf = V2SClassifier(random_state=repeat, device=device, input_scaling=scaling,
-                            **estimator_params).fit(X_fit, y_fit)
-        fits.append((min(row["valid_loss"] for row in clf.history_), scaling, clf))
-    loss, scaling, clf = min(fits, key=lambda fit: fit[0])
-    accuracy = float(np.mean(clf.predict(X_hold) == y_hold))
-    return {"dataset": name, "repeat": repeat, "params": json.dumps(params),
-            "accuracy": accuracy, "fit_seconds": time.perf_counter() - started,
-            "epochs": sum(len(fit[2].history_) for fit in fits),
-            "error": f"chose {scaling}"}
 
 
 def main(argv: list[str] | None = None) -> None:
