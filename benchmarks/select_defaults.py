@@ -23,7 +23,8 @@ before they become options:
   ``Pipeline``), so what all series share is removed and what tells them
   apart fills the input; ``"scale": "center"`` only subtracts each time
   point's mean; ``"scale": "choose"`` fits with and without standardisation
-  and keeps the fit of lower validation loss.
+  and keeps the fit of lower validation loss; ``"scale": "average"`` fits
+  both (same seed) and averages their probabilities.
 
 Fits run in ``--n-jobs`` processes (on a GPU they share the device; small
 models leave it mostly idle, so several processes multiply throughput).
@@ -84,7 +85,9 @@ def evaluate(name: str, data_dir: str | None, params: dict, repeat: int,
     X_fit, X_hold, y_fit, y_hold = train_test_split(X, y, test_size=0.3, stratify=y,
                                                     random_state=repeat)
     scale = params.get("scale")
-    if scale == "choose":  # the estimator's own rule, input_scaling="auto"
+    if scale == "average":  # both candidates of "auto", probabilities averaged below
+        pass
+    elif scale == "choose":  # the estimator's own rule, input_scaling="auto"
         estimator_params["input_scaling"] = "auto"
     elif scale in ("timepoint", "center"):
         scaler = StandardScaler(with_std=scale == "timepoint")
@@ -93,12 +96,15 @@ def evaluate(name: str, data_dir: str | None, params: dict, repeat: int,
                          for part in (X_fit, X_hold))
         estimator_params.setdefault("input_scaling", None)  # scaled here, not again inside
     elif scale is not None:
-        raise ValueError(f"unknown scale experiment {scale!r}; use 'timepoint' or 'center'")
+        raise ValueError(f"unknown scale experiment {scale!r}; use 'timepoint', 'center', "
+                         "'choose' or 'average'")
+    scalings = ([None, "standard"] if scale == "average"
+                else [estimator_params.get("input_scaling", "auto")])
     started = time.perf_counter()
     proba, epochs = 0.0, 0
-    for seed in range(params.get("seeds", 1)):
+    for seed, scaling in itertools.product(range(params.get("seeds", 1)), scalings):
         clf = V2SClassifier(random_state=repeat + 1000 * seed, device=device,
-                            **estimator_params)
+                            **{**estimator_params, "input_scaling": scaling})
         try:
             clf.fit(X_fit, y_fit)
         except ValueError as error:  # e.g. n_segments that do not fit: not a candidate

@@ -51,7 +51,7 @@ def test_several_frames_average_their_scores():
 
 
 def test_v2s_reprograms_crepe(gunpoint):
-    X, y, X_test, y_test = gunpoint
+    X, y, X_test, _ = gunpoint
     clf = V2SClassifier(acoustic_model="crepe-tiny", input_scaling=None, **FAST).fit(X, y)
     assert clf.theta_.shape == (WINDOW,)
     assert clf.n_segments_ == WINDOW // X.shape[-1]
