@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 import os
@@ -47,23 +46,6 @@ PLATEAU_PATIENCE = 5
 def _rows(cache: torch.Tensor | None, rows: torch.Tensor | slice) -> torch.Tensor | None:
     """The cached series spectra of ``rows``, or None without a cache."""
     return None if cache is None else cache[rows]
-
-
-@contextlib.contextmanager
-def _theta_swapped(theta: torch.Tensor, replacement: torch.Tensor | None):
-    """Temporarily give ``theta`` the values of ``replacement`` (in place, so CUDA
-    graphs that read it by address stay valid); no-op for None."""
-    if replacement is None:
-        yield
-        return
-    with torch.no_grad():
-        current = theta.detach().clone()
-        theta.copy_(replacement)
-    try:
-        yield
-    finally:
-        with torch.no_grad():
-            theta.copy_(current)
 
 
 def resolve_n_segments(n_segments: int | str, input_length: int, series_values: int) -> int:
@@ -152,11 +134,6 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         (``docs/estimator.md``).
     weight_decay : float, default=0.0
         L2 penalty on ``theta`` (Adam's coupled weight decay).
-    theta_averaging : float, default=0.0
-        Decay of an exponential moving average of ``theta`` taken at the end of
-        every epoch (0 keeps no average). When positive, validation, early
-        stopping, the learning-rate schedule and prediction use the averaged
-        ``theta``, which smooths the epoch-to-epoch jumps of small datasets.
     learning_rate : float, default=0.05
         Adam step size; the paper's value, which also beat 0.01 on held-out
         parts of TRAIN.
@@ -260,7 +237,6 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         labels_per_class: int | str = "auto",
         dropout: float = 0.0,
         weight_decay: float = 0.0,
-        theta_averaging: float = 0.0,
         learning_rate: float = 0.05,
         learning_rate_schedule: str = "plateau",
         max_epochs: int = 100,
@@ -279,7 +255,6 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.labels_per_class = labels_per_class
         self.dropout = dropout
         self.weight_decay = weight_decay
-        self.theta_averaging = theta_averaging
         self.learning_rate = learning_rate
         self.learning_rate_schedule = learning_rate_schedule
         self.max_epochs = max_epochs
@@ -316,7 +291,6 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         integer("verbose", 0)
         real("dropout", 0.0, 1.0)
         real("weight_decay", 0.0, math.inf)
-        real("theta_averaging", 0.0, 1.0)
         real("learning_rate", 0.0, math.inf)
         if self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be > 0; got {self.learning_rate!r}")
@@ -475,8 +449,6 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         train_step = TrainStep(compute, [reprogrammer.theta],
                                graphed=graphs_supported(self.device_) and self.dropout == 0)
         self.history_ = []
-        theta = reprogrammer.theta
-        averaged = theta.detach().clone() if self.theta_averaging > 0 else None
         best_loss, best, self.best_epoch_, stale = math.inf, None, 0, 0
         epochs = self._progress(range(self.max_epochs))
         for epoch in epochs:
@@ -497,13 +469,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                    "train_loss": float(total_loss) / len(order),
                    "train_accuracy": float(correct) / len(order),
                    "valid_loss": math.nan, "valid_accuracy": math.nan}
-            if averaged is not None:
-                # Epoch 1 starts the average, so the zero initial theta is not in it.
-                decay = self.theta_averaging if epoch > 0 else 0.0
-                averaged.lerp_(theta.detach(), 1.0 - decay)
             if len(valid_idx):
                 reprogrammer.eval()
-                with _theta_swapped(theta, averaged), torch.inference_mode():
+                with torch.inference_mode():
                     log_proba = self._log_proba_batches(network, matrix, X_valid,
                                                         spectra_valid)
                     row["valid_loss"] = float(F.nll_loss(log_proba, y_valid))
@@ -515,8 +483,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             if scheduler is not None:
                 scheduler.step(monitored)
             if monitored < best_loss:
-                kept = theta.detach() if averaged is None else averaged
-                best = (kept.clone(), matrix.clone(), label_map)
+                best = (reprogrammer.theta.detach().clone(), matrix.clone(), label_map)
                 best_loss, self.best_epoch_, stale = monitored, epoch + 1, 0
             else:
                 stale += 1
@@ -524,8 +491,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             if self.n_iter_no_change is not None and stale >= self.n_iter_no_change:
                 break
         if best is None:  # every loss was NaN: keep the last theta
-            kept = theta.detach() if averaged is None else averaged
-            best, self.best_epoch_ = (kept, matrix, label_map), len(self.history_)
+            best, self.best_epoch_ = (reprogrammer.theta.detach(), matrix, label_map), \
+                len(self.history_)
         best_theta, best_matrix, best_map = best
         self.theta_ = best_theta.cpu().numpy().astype(np.float32)
         self.label_weights_ = best_matrix.cpu().numpy().astype(np.float64)

@@ -126,9 +126,6 @@ class V2STimeSeriesClassifier(BaseClassifier):
         Dropout rate on ``theta`` during training (never at prediction).
     weight_decay : float, default=0.0
         L2 penalty on ``theta``.
-    theta_averaging : float, default=0.0
-        Decay of a per-epoch moving average of ``theta`` used for validation
-        and prediction; 0 keeps none. See ``V2SClassifier``.
     learning_rate : float, default=0.05
         Adam step size.
     learning_rate_schedule : {"constant", "plateau"}, default="plateau"
@@ -232,7 +229,6 @@ class V2STimeSeriesClassifier(BaseClassifier):
         labels_per_class: int | str = "auto",
         dropout: float = 0.0,
         weight_decay: float = 0.0,
-        theta_averaging: float = 0.0,
         learning_rate: float = 0.05,
         learning_rate_schedule: str = "plateau",
         max_epochs: int = 100,
@@ -251,7 +247,6 @@ class V2STimeSeriesClassifier(BaseClassifier):
         self.labels_per_class = labels_per_class
         self.dropout = dropout
         self.weight_decay = weight_decay
-        self.theta_averaging = theta_averaging
         self.learning_rate = learning_rate
         self.learning_rate_schedule = learning_rate_schedule
         self.max_epochs = max_epochs
