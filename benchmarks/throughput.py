@@ -168,6 +168,47 @@ def time_prediction(network, matrix, X, batch_size) -> float:
     return time.perf_counter() - started
 
 
+def recurrent_step(model, device: torch.device, batch_size: int, input_length: int):
+    """A step through the model's frozen recurrent layers alone; None without any.
+
+    Each ``nn.RNNBase`` runs forward and backward to its input, on a random
+    input of the shape it sees in the model (captured by a hook). Every path
+    pays this, so ``baseline step / this step`` bounds what any optimized path
+    can reach.
+    """
+    rnns = [m for m in model.modules() if isinstance(m, torch.nn.RNNBase)]
+    if not rnns:
+        return None
+    shapes = {}
+
+    def record(module, inputs, _) -> None:  # returns None: the output is left alone
+        shapes[module] = inputs[0].shape
+
+    hooks = [m.register_forward_hook(record) for m in rnns]
+    with torch.no_grad():
+        model(torch.zeros(batch_size, input_length, device=device))
+    for hook in hooks:
+        hook.remove()
+    inputs = [torch.randn(shapes[m], device=device, requires_grad=True) for m in rnns]
+
+    def step() -> None:
+        for rnn, x in zip(rnns, inputs):
+            rnn(x)[0].sum().backward()
+
+    step()  # warm-up
+    return step
+
+
+def time_steps(step, steps: int, device: torch.device) -> float:
+    """Seconds per call of ``step``."""
+    synchronize(device)
+    started = time.perf_counter()
+    for _ in range(steps):
+        step()
+    synchronize(device)
+    return (time.perf_counter() - started) / steps
+
+
 def peak_memory_mb(device: torch.device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
@@ -196,14 +237,21 @@ def measure(args: argparse.Namespace) -> dict:
         synchronize(device)
         cache_seconds[p] = time.perf_counter() - started
     step_seconds = {p: [] for p in paths}
+    # CPU only: on a GPU the LSTMs are not what bounds a step.
+    rnn_step = (recurrent_step(built["optimized"][0].model, device, args.batch_size, 16000)
+                if device.type == "cpu" else None)
+    rnn_seconds = []
     for _ in range(args.rounds):
         for p in paths:
             step_seconds[p].append(time_training(*built[p], X, y, args.batch_size,
                                                  args.steps, spectra[p]))
+        if rnn_step is not None:  # timed in the same rounds, beside the paths
+            rnn_seconds.append(time_steps(rnn_step, args.steps, device))
     predict_seconds = {p: min(time_prediction(built[p][0], built[p][1], X,
                                               args.predict_batch_size)
                               for _ in range(args.rounds)) for p in paths}
     train_rate = {p: args.batch_size / statistics.median(step_seconds[p]) for p in paths}
+    rnn_seconds = statistics.median(rnn_seconds) if rnn_seconds else None
     peak = matmul_peak_flops(device)
     flops = model_flops_per_series(built["optimized"][0].model, 16000)
     # Training runs the network forward and backpropagates to its input only
@@ -220,6 +268,10 @@ def measure(args: argparse.Namespace) -> dict:
         "train_samples_per_s": train_rate["optimized"],
         "train_samples_per_s_baseline": train_rate["baseline"],
         "train_speedup": train_rate["optimized"] / train_rate["baseline"],
+        # The frozen LSTMs alone, forward and backward: every path pays them.
+        "recurrent_seconds_per_step": rnn_seconds,
+        "train_speedup_ceiling": (None if rnn_seconds is None else
+                                  args.batch_size / train_rate["baseline"] / rnn_seconds),
         "graphed": built["optimized"][3],
         "spectra_cached": spectra["optimized"] is not None,
         "spectra_cache_seconds": cache_seconds["optimized"],
