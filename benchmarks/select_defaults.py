@@ -24,7 +24,10 @@ before they become options:
   apart fills the input; ``"scale": "center"`` only subtracts each time
   point's mean; ``"scale": "choose"`` fits with and without standardisation
   and keeps the fit of lower validation loss; ``"scale": "average"`` fits
-  both (same seed) and averages their probabilities.
+  both (same seed) and averages their probabilities;
+- ``"second_model": name``: every fit gets a partner with
+  ``acoustic_model=name`` (same seed and parameters), their probabilities
+  averaged: an ensemble over source models.
 
 Fits run in ``--n-jobs`` processes (on a GPU they share the device; small
 models leave it mostly idle, so several processes multiply throughput).
@@ -50,7 +53,7 @@ from v2s_sklearn.datasets import SKTIME_SHIPPED, load_dataset
 
 
 #: Grid keys that are experiments on the data or the fit, not estimator parameters.
-EXPERIMENTS = ("stretch", "seeds", "scale")
+EXPERIMENTS = ("stretch", "seeds", "scale", "second_model")
 
 
 def candidates(grid: dict[str, list]) -> list[dict]:
@@ -102,9 +105,16 @@ def evaluate(name: str, data_dir: str | None, params: dict, repeat: int,
                 else [estimator_params.get("input_scaling", "auto")])
     started = time.perf_counter()
     proba, epochs = 0.0, 0
-    for seed, scaling in itertools.product(range(params.get("seeds", 1)), scalings):
+    sources = [estimator_params.get("acoustic_model")]
+    if params.get("second_model"):
+        sources.append(params["second_model"])
+    for seed, scaling, source in itertools.product(range(params.get("seeds", 1)), scalings,
+                                                   sources):
+        member_params = {**estimator_params, "input_scaling": scaling}
+        if source is not None:
+            member_params["acoustic_model"] = source
         clf = V2SClassifier(random_state=repeat + 1000 * seed, device=device,
-                            **{**estimator_params, "input_scaling": scaling})
+                            **member_params)
         try:
             clf.fit(X_fit, y_fit)
         except ValueError as error:  # e.g. n_segments that do not fit: not a candidate
