@@ -491,8 +491,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             if self.n_iter_no_change is not None and stale >= self.n_iter_no_change:
                 break
         if best is None:  # every loss was NaN: keep the last theta
-            best, self.best_epoch_ = (reprogrammer.theta.detach(), matrix, label_map), \
-                len(self.history_)
+            best = (reprogrammer.theta.detach(), matrix, label_map)
+            self.best_epoch_ = len(self.history_)
         best_theta, best_matrix, best_map = best
         self.theta_ = best_theta.cpu().numpy().astype(np.float32)
         self.label_weights_ = best_matrix.cpu().numpy().astype(np.float64)
