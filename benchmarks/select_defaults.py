@@ -88,9 +88,7 @@ def evaluate(name: str, data_dir: str | None, params: dict, repeat: int,
     X_fit, X_hold, y_fit, y_hold = train_test_split(X, y, test_size=0.3, stratify=y,
                                                     random_state=repeat)
     scale = params.get("scale")
-    if scale == "average":  # both candidates of "auto", probabilities averaged below
-        pass
-    elif scale == "choose":  # the estimator's own rule, input_scaling="auto"
+    if scale == "choose":  # the estimator's own rule, input_scaling="auto"
         estimator_params["input_scaling"] = "auto"
     elif scale in ("timepoint", "center"):
         scaler = StandardScaler(with_std=scale == "timepoint")
@@ -98,7 +96,7 @@ def evaluate(name: str, data_dir: str | None, params: dict, repeat: int,
         X_fit, X_hold = (scaler.transform(part.reshape(len(part), -1)).reshape(part.shape)
                          for part in (X_fit, X_hold))
         estimator_params.setdefault("input_scaling", None)  # scaled here, not again inside
-    elif scale is not None:
+    elif scale not in (None, "average"):  # "average": both scalings, below
         raise ValueError(f"unknown scale experiment {scale!r}; use 'timepoint', 'center', "
                          "'choose' or 'average'")
     scalings = ([None, "standard"] if scale == "average"

@@ -123,6 +123,16 @@ def build(path: str, device: torch.device, series_length: int, n_segments: int,
     return network, matrix, optimizer, graphed
 
 
+def time_steps(step, steps: int, device: torch.device) -> float:
+    """Seconds per call of ``step``."""
+    synchronize(device)
+    started = time.perf_counter()
+    for _ in range(steps):
+        step()
+    synchronize(device)
+    return (time.perf_counter() - started) / steps
+
+
 def time_training(network, matrix, optimizer, graphed, X, y, batch_size, steps,
                   spectra=None) -> float:
     """Seconds per training step (forward, backward, optimizer step), as a fit runs it.
@@ -147,12 +157,8 @@ def time_training(network, matrix, optimizer, graphed, X, y, batch_size, steps,
         optimizer.step()
 
     step(batches[0])  # warm-up (and the graph's capture)
-    synchronize(device)
-    started = time.perf_counter()
-    for rows in batches:
-        step(rows)
-    synchronize(device)
-    return (time.perf_counter() - started) / steps
+    pending = iter(batches)
+    return time_steps(lambda: step(next(pending)), steps, device)
 
 
 def time_prediction(network, matrix, X, batch_size) -> float:
@@ -197,16 +203,6 @@ def recurrent_step(model, device: torch.device, batch_size: int, input_length: i
 
     step()  # warm-up
     return step
-
-
-def time_steps(step, steps: int, device: torch.device) -> float:
-    """Seconds per call of ``step``."""
-    synchronize(device)
-    started = time.perf_counter()
-    for _ in range(steps):
-        step()
-    synchronize(device)
-    return (time.perf_counter() - started) / steps
 
 
 def peak_memory_mb(device: torch.device) -> float:
