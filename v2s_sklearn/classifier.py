@@ -24,12 +24,11 @@ from .acoustic.registry import DEFAULT_MODEL, FrozenAcousticModel, load_acoustic
 from .label_mapping import (
     ITERATIVE_MAPPINGS,
     LABEL_MAPPINGS,
-    LEARNED_MAPPINGS,
-    class_log_proba,
     label_weights,
     mapping_matrix,
     random_label_map,
     resolve_labels_per_class,
+    target_log_proba,
 )
 from .reprogram import Reprogrammer
 from .spectral import ReprogrammedModel
@@ -114,7 +113,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         twice the fit time; on held-out parts of the TRAIN splits of 12 UCR
         datasets it raised mean accuracy from 0.864 to 0.890
         (``docs/estimator.md``).
-    label_mapping : {"random", "frequency", "ot", "iterative", "linear"}, default="ot"
+    label_mapping : {"random", "frequency", "ot", "iterative"}, default="ot"
         How source labels are assigned to classes: ``"random"`` (the paper),
         ``"frequency"`` (greedily, the labels the frozen model already
         predicts most for each class on the training series, Tsai et al. 2020)
@@ -125,9 +124,6 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         label mapping, Chen et al. 2023), at the cost of one more forward pass
         over the training series per epoch; on held-out parts of the TRAIN
         splits of 12 UCR datasets it tied ``"ot"`` (``docs/estimator.md``).
-        ``"linear"`` learns the map with ``theta``: class logits are a linear
-        function of the source logits (a full linear label map), started
-        from the ``"ot"`` assignment's average of each class's source logits.
     labels_per_class : int or "auto", default="auto"
         Source labels averaged into each class; ``"auto"`` is
         ``floor(K / n_classes)``.
@@ -137,8 +133,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         12 UCR datasets, and cross-validation on TRAIN chose 0 for 8 of them
         (``docs/estimator.md``).
     weight_decay : float, default=0.0
-        L2 penalty on ``theta`` (and on a ``"linear"`` map's weights; Adam's
-        coupled weight decay).
+        L2 penalty on ``theta`` (Adam's coupled weight decay).
     learning_rate : float, default=0.05
         Adam step size; the paper's value, which also beat 0.01 on held-out
         parts of TRAIN.
@@ -194,11 +189,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         ``label_mapping="iterative"``, at the kept epoch).
     label_weights_ : ndarray of shape (n_classes, n_source)
         The map as applied at prediction: a class's probability is
-        ``label_weights_[c] @ P(source label | x')``, renormalised; for
-        ``label_mapping="linear"``, the weights of the class logits (below).
-    label_bias_ : ndarray of shape (n_classes,) or None
-        ``label_mapping="linear"`` only (else None): class logits are
-        ``label_weights_ @ source_logits + label_bias_``.
+        ``label_weights_[c] @ P(source label | x')``, renormalised.
     source_classes_ : list of str
         The acoustic model's class names.
     history_ : list of dict
@@ -431,13 +422,6 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                                                n_classes, per_class)
         # Updated in place by iterative maps: a CUDA graph reads it by address.
         matrix = weights.to(self.device_)
-        trained = [reprogrammer.theta]
-        bias = None
-        if self.label_mapping in LEARNED_MAPPINGS:
-            # A linear map starts as the "ot" map's logit average and trains with theta.
-            matrix = nn.Parameter(matrix)
-            bias = nn.Parameter(torch.zeros(n_classes, device=self.device_))
-            trained += [matrix, bias]
 
         # The series' spectra are the same every epoch: computed once, memory permitting.
         spectra = network.cache_series_spectra(X_all)
@@ -446,7 +430,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         X_valid, y_valid = X_all[valid_rows], y_all[valid_rows]
         spectra_valid = _rows(spectra, valid_rows)
         X_train, spectra_train = X_all[train_rows], _rows(spectra, train_rows)
-        optimizer = torch.optim.Adam(trained, lr=self.learning_rate,
+        optimizer = torch.optim.Adam([reprogrammer.theta], lr=self.learning_rate,
                                      weight_decay=self.weight_decay,
                                      fused=self.device_.type == "cuda")
         scheduler = (torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -454,15 +438,15 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             if self.learning_rate_schedule == "plateau" else None)
 
         def compute(batch: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-            log_proba = class_log_proba(
-                network(X_all[batch], generator, _rows(spectra, batch)), matrix, bias)
+            log_proba = target_log_proba(
+                network(X_all[batch], generator, _rows(spectra, batch)), matrix)
             targets = y_all[batch]
             loss = F.nll_loss(log_proba, targets)
             return loss, (loss.detach() * len(batch), (log_proba.argmax(1) == targets).sum())
 
         # On a GPU the steps replay CUDA graphs (v2s_sklearn.train_step); dropout
         # draws random numbers each step, so it keeps eager steps.
-        train_step = TrainStep(compute, trained,
+        train_step = TrainStep(compute, [reprogrammer.theta],
                                graphed=graphs_supported(self.device_) and self.dropout == 0)
         self.history_ = []
         best_loss, best, self.best_epoch_, stale = math.inf, None, 0, 0
@@ -488,7 +472,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             if len(valid_idx):
                 reprogrammer.eval()
                 with torch.inference_mode():
-                    log_proba = self._log_proba_batches(network, matrix, bias, X_valid,
+                    log_proba = self._log_proba_batches(network, matrix, X_valid,
                                                         spectra_valid)
                     row["valid_loss"] = float(F.nll_loss(log_proba, y_valid))
                     row["valid_accuracy"] = float(
@@ -499,8 +483,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             if scheduler is not None:
                 scheduler.step(monitored)
             if monitored < best_loss:
-                best = (reprogrammer.theta.detach().clone(), matrix.detach().clone(),
-                        None if bias is None else bias.detach().clone(), label_map)
+                best = (reprogrammer.theta.detach().clone(), matrix.clone(), label_map)
                 best_loss, self.best_epoch_, stale = monitored, epoch + 1, 0
             else:
                 stale += 1
@@ -508,14 +491,11 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             if self.n_iter_no_change is not None and stale >= self.n_iter_no_change:
                 break
         if best is None:  # every loss was NaN: keep the last theta
-            best = (reprogrammer.theta.detach(), matrix.detach(),
-                    None if bias is None else bias.detach(), label_map)
+            best = (reprogrammer.theta.detach(), matrix, label_map)
             self.best_epoch_ = len(self.history_)
-        best_theta, best_matrix, best_bias, best_map = best
+        best_theta, best_matrix, best_map = best
         self.theta_ = best_theta.cpu().numpy().astype(np.float32)
         self.label_weights_ = best_matrix.cpu().numpy().astype(np.float64)
-        self.label_bias_ = (None if best_bias is None
-                            else best_bias.cpu().numpy().astype(np.float64))
         self.label_map_ = {cls: tuple(self.source_classes_[k] for k in labels)
                            for cls, labels in zip(self.classes_, best_map)}
         return self
@@ -610,9 +590,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
 
     @classmethod
     def _log_proba_batches(cls, network: ReprogrammedModel, matrix: torch.Tensor,
-                           bias: torch.Tensor | None, X: torch.Tensor,
-                           spectra: torch.Tensor | None = None) -> torch.Tensor:
-        return class_log_proba(cls._logits_batches(network, X, spectra), matrix, bias)
+                           X: torch.Tensor, spectra: torch.Tensor | None = None
+                           ) -> torch.Tensor:
+        return target_log_proba(cls._logits_batches(network, X, spectra), matrix)
 
     @staticmethod
     def _source_proba(model: FrozenAcousticModel, reprogrammer: Reprogrammer,
@@ -624,11 +604,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         return torch.softmax(logits, dim=1).cpu().numpy()
 
     def _fitted_network(self, spectral: bool | str = "auto"
-                        ) -> tuple[ReprogrammedModel, tuple[torch.Tensor, torch.Tensor | None],
-                                   torch.device]:
-        """The fitted reprogrammed model (eval mode), its label map's weights and bias
-        (the arguments of :func:`~v2s_sklearn.label_mapping.class_log_proba` after the
-        logits), and its device."""
+                        ) -> tuple[ReprogrammedModel, torch.Tensor, torch.device]:
+        """The fitted reprogrammed model (eval mode), its label matrix and device."""
         device = resolve_device(self.device, fitted=True)
         model = getattr(self, "_frozen_model", None)
         if model is None or next(model.parameters()).device != device:
@@ -638,17 +615,14 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         reprogrammer.theta.data.copy_(torch.from_numpy(self.theta_))
         reprogrammer.eval()
         matrix = torch.as_tensor(self.label_weights_, dtype=torch.float32, device=device)
-        bias = getattr(self, "label_bias_", None)  # absent from models pickled before it
-        if bias is not None:
-            bias = torch.as_tensor(bias, dtype=torch.float32, device=device)
-        return ReprogrammedModel(model, reprogrammer, spectral=spectral), (matrix, bias), device
+        return ReprogrammedModel(model, reprogrammer, spectral=spectral), matrix, device
 
     def _predict_log_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
         X = self._scale(self._check_X(X))
-        network, (matrix, bias), device = self._fitted_network()
+        network, matrix, device = self._fitted_network()
         with torch.inference_mode():
-            log_proba = self._log_proba_batches(network, matrix, bias,
+            log_proba = self._log_proba_batches(network, matrix,
                                                 torch.from_numpy(X).to(device))
         return log_proba.double().cpu().numpy()
 

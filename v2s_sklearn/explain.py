@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from .label_mapping import class_log_proba
+from .label_mapping import target_log_proba
 
 _BATCH = 64
 
@@ -76,14 +76,14 @@ def saliency(classifier: Any, X: Any, target: Any = None, *,
     series = classifier._check_X(X)
     targets = None if target is None else _targets(classifier, len(series), target)
     # The waveform path: the STFT-domain one does not differentiate w.r.t. x.
-    network, label_map, device = classifier._fitted_network(spectral=False)
+    network, matrix, device = classifier._fitted_network(spectral=False)
     # Gradients are taken w.r.t. the values as given, through the input scaling.
     mean = torch.from_numpy(classifier.input_mean_).to(device)
     scale = torch.from_numpy(classifier.input_scale_).to(device)
     grads = []
     for start in range(0, len(series), _BATCH):
         x = torch.from_numpy(series[start : start + _BATCH]).to(device).requires_grad_()
-        log_proba = class_log_proba(network((x - mean) / scale), *label_map)
+        log_proba = target_log_proba(network((x - mean) / scale), matrix)
         # Without a target, the predicted class, read off this same forward pass.
         chosen = (log_proba.argmax(1) if targets is None else
                   torch.as_tensor(targets[start : start + _BATCH], device=device))

@@ -15,14 +15,10 @@ import numpy as np
 import torch
 
 #: Names accepted by ``V2SClassifier(label_mapping=...)``.
-LABEL_MAPPINGS = ("random", "frequency", "ot", "iterative", "linear")
+LABEL_MAPPINGS = ("random", "frequency", "ot", "iterative")
 
 #: Maps rebuilt at every epoch from the reprogrammed training series.
 ITERATIVE_MAPPINGS = ("iterative",)
-
-#: Maps whose weights train with theta: a linear layer on the source logits,
-#: started from the ``"ot"`` assignment.
-LEARNED_MAPPINGS = ("linear",)
 
 
 def resolve_labels_per_class(labels_per_class: int | str, n_source: int,
@@ -213,9 +209,8 @@ def label_weights(name: str, source_proba: np.ndarray, y: np.ndarray, n_classes:
     """The weight matrix of the map called ``name``, and the labels serving each class.
 
     Parameters are those of :func:`label_map_from_affinity`; ``name`` may also
-    be ``"iterative"`` or ``"linear"``, which start from the ``"ot"`` assignment
-    (the caller rebuilds it from the reprogrammed series, or trains the
-    weights, as theta trains).
+    be ``"iterative"``, which is the ``"ot"`` assignment (the caller rebuilds it
+    from the reprogrammed series as theta trains).
 
     Returns
     -------
@@ -224,7 +219,7 @@ def label_weights(name: str, source_proba: np.ndarray, y: np.ndarray, n_classes:
     label_map : list of ndarray
         For each class, its sorted source labels.
     """
-    label_map = label_map_from_affinity("ot" if name in ("iterative", "linear") else name,
+    label_map = label_map_from_affinity("ot" if name == "iterative" else name,
                                         source_proba, y, n_classes, per_class)
     return mapping_matrix(label_map, source_proba.shape[1]), label_map
 
@@ -242,26 +237,3 @@ def target_log_proba(source_logits: torch.Tensor, matrix: torch.Tensor) -> torch
     class_proba = torch.softmax(source_logits, dim=1) @ matrix.T
     class_proba = class_proba.clamp_min(torch.finfo(class_proba.dtype).tiny)
     return torch.log(class_proba) - torch.log(class_proba.sum(dim=1, keepdim=True))
-
-
-def class_log_proba(source_logits: torch.Tensor, weights: torch.Tensor,
-                    bias: torch.Tensor | None = None) -> torch.Tensor:
-    """Log-probabilities of the target classes under a label map.
-
-    Parameters
-    ----------
-    source_logits : torch.Tensor of shape (n_samples, n_source)
-    weights : torch.Tensor of shape (n_classes, n_source)
-        An averaging map's :func:`mapping_matrix`, or a linear map's weights.
-    bias : torch.Tensor of shape (n_classes,) or None
-        None: the many-to-one map averages source probabilities
-        (:func:`target_log_proba`). A tensor: the linear map, whose class
-        logits are ``source_logits @ weights.T + bias``.
-
-    Returns
-    -------
-    torch.Tensor of shape (n_samples, n_classes)
-    """
-    if bias is None:
-        return target_log_proba(source_logits, weights)
-    return torch.log_softmax(source_logits @ weights.T + bias, dim=1)
