@@ -27,7 +27,10 @@ before they become options:
   both (same seed) and averages their probabilities;
 - ``"second_model": name``: every fit gets a partner with
   ``acoustic_model=name`` (same seed and parameters), their probabilities
-  averaged: an ensemble over source models.
+  averaged: an ensemble over source models;
+- ``"method": "minirocket"``: MiniRocket (``v2s_sklearn.benchmark.MiniRocketRidge``,
+  the benchmark's recipe) instead of V2S on the same cuts, so candidates can be
+  read against the method to beat without touching TEST.
 
 Fits run in ``--n-jobs`` processes (on a GPU they share the device; small
 models leave it mostly idle, so several processes multiply throughput).
@@ -53,7 +56,7 @@ from v2s_sklearn.datasets import SKTIME_SHIPPED, load_dataset
 
 
 #: Grid keys that are experiments on the data or the fit, not estimator parameters.
-EXPERIMENTS = ("stretch", "seeds", "scale", "second_model")
+EXPERIMENTS = ("stretch", "seeds", "scale", "second_model", "method")
 
 
 def candidates(grid: dict[str, list]) -> list[dict]:
@@ -87,6 +90,8 @@ def evaluate(name: str, data_dir: str | None, params: dict, repeat: int,
     X = stretch_series(X, params.get("stretch", 1))
     X_fit, X_hold, y_fit, y_hold = train_test_split(X, y, test_size=0.3, stratify=y,
                                                     random_state=repeat)
+    if params.get("method", "v2s") != "v2s":
+        return evaluate_other(name, params, repeat, X_fit, X_hold, y_fit, y_hold)
     scale = params.get("scale")
     if scale == "choose":  # the estimator's own rule, input_scaling="auto"
         estimator_params["input_scaling"] = "auto"
@@ -125,6 +130,21 @@ def evaluate(name: str, data_dir: str | None, params: dict, repeat: int,
     accuracy = float(np.mean(clf.classes_[np.argmax(proba, axis=1)] == y_hold))
     return {"dataset": name, "repeat": repeat, "params": json.dumps(params),
             "accuracy": accuracy, "fit_seconds": seconds, "epochs": epochs, "error": ""}
+
+
+def evaluate_other(name: str, params: dict, repeat: int, X_fit: np.ndarray,
+                   X_hold: np.ndarray, y_fit: np.ndarray, y_hold: np.ndarray) -> dict:
+    """The ``"method"`` experiment: another classifier on the same cut."""
+    from v2s_sklearn.benchmark import MiniRocketRidge
+
+    if params["method"] != "minirocket":
+        raise ValueError(f"unknown method experiment {params['method']!r}; use 'minirocket'")
+    started = time.perf_counter()
+    clf = MiniRocketRidge(random_state=repeat).fit(X_fit, y_fit)
+    accuracy = float(np.mean(clf.predict(X_hold) == y_hold))
+    return {"dataset": name, "repeat": repeat, "params": json.dumps(params),
+            "accuracy": accuracy, "fit_seconds": time.perf_counter() - started,
+            "epochs": 0, "error": ""}
 
 
 def main(argv: list[str] | None = None) -> None:
