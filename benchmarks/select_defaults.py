@@ -54,7 +54,6 @@ from sklearn.preprocessing import StandardScaler
 from v2s_sklearn import V2SClassifier
 from v2s_sklearn.datasets import SKTIME_SHIPPED, load_dataset
 
-
 #: Grid keys that are experiments on the data or the fit, not estimator parameters.
 EXPERIMENTS = ("stretch", "seeds", "scale", "second_model", "method")
 

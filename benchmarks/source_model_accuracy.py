@@ -20,8 +20,7 @@ import sys
 
 from v2s_sklearn.acoustic.registry import load_acoustic_model
 from v2s_sklearn.pretrain.corpus import Corpus
-from v2s_sklearn.pretrain.train import (accuracy_by_voice, evaluate, load_real_clips,
-                                        predict_words)
+from v2s_sklearn.pretrain.train import accuracy_by_voice, evaluate, load_real_clips, predict_words
 
 
 def score(model_name: str, test: Corpus | None, real_clips: str | None) -> dict:

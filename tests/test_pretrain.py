@@ -115,8 +115,7 @@ def test_augmentation_keeps_shape_and_range():
 
 
 def test_plan_jobs_gives_held_out_speakers_fixed_counts_and_one_split_each():
-    from v2s_sklearn.pretrain.synthesize import (HELD_OUT_CLIPS, PITCH_RANGE, SPEAKER_OF,
-                                                 plan_jobs)
+    from v2s_sklearn.pretrain.synthesize import HELD_OUT_CLIPS, PITCH_RANGE, SPEAKER_OF, plan_jobs
 
     variants = [f"v{i}" for i in range(20)]  # no engine is run: only the plan
     jobs, split_of = plan_jobs(clips_per_espeak_voice=1, clips_per_flite_voice=3,

@@ -705,7 +705,7 @@ def markdown_report(outcome: BenchmarkResult, methods: Sequence[str],
         f"- **Data**: {data_dir or 'the copies sktime ships'}; the official TRAIN/TEST "
         "split of each dataset. Every choice is made on TRAIN alone; TEST is only scored "
         "(accuracy, a fraction).",
-        f"- **Timing**: wall clock (`time.perf_counter`) around `fit` and around `predict`, "
+        "- **Timing**: wall clock (`time.perf_counter`) around `fit` and around `predict`, "
         "all methods in one process on the same split. Before a method is first timed it "
         "is fitted once, untimed, on a tiny synthetic dataset, so neither method pays "
         "one-off costs (numba JIT compilation of MiniRocket, torch's lazy initialisation) "

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 import torchaudio
+from torch import nn
 
 
 class LogMelFrontend(nn.Module):
