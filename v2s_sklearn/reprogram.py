@@ -26,12 +26,18 @@ def segment_offsets(input_length: int, series_length: int, n_channels: int,
     span = input_length // n_segments
     needed = n_channels * series_length
     if needed > span:
-        longest = span // n_channels
+        most_segments = input_length // needed
+        # One copy that does not fit leaves shortening as the only remedy.
+        if most_segments >= 1:
+            remedy = (f"Use n_segments <= {most_segments} or shorten the series to at most "
+                      f"{span // n_channels} points (e.g. by resampling)")
+        else:
+            remedy = (f"Even one copy does not fit: shorten the series to at most "
+                      f"{input_length // n_channels} points (e.g. by resampling)")
         raise ValueError(
             f"{n_segments} segment(s) of a {n_channels}-channel series of length "
             f"{series_length} need {n_segments * needed} samples, but the acoustic model "
-            f"takes {input_length}. Use n_segments <= {max(input_length // needed, 0)} "
-            f"or shorten the series to at most {longest} points (e.g. by resampling)."
+            f"takes {input_length}. {remedy}."
         )
     return (np.arange(n_segments)[:, None] * span
             + np.arange(n_channels)[None, :] * series_length)
