@@ -80,7 +80,9 @@ class SpectralReprogrammer(nn.Module):
         ``series_spectra``, when given, is ``self.series_spectra(x)`` computed
         earlier (a cache); ``x`` then only gives the batch size.
         """
-        perturbation = self.reprogrammer.perturbation(generator)
+        # In the front end's dtype: a float64 model serves float32 training too.
+        dtype = self.frontend.mel.spectrogram.window.dtype
+        perturbation = self.reprogrammer.perturbation(generator).to(dtype)
         spectrum = self.frontend.stft_frames(perturbation[None])[0]  # (freq, frames)
         mel_shared = self.frontend.mel_from_magnitude(spectrum[:, self.shared_frames].abs())
         if series_spectra is None:
@@ -88,7 +90,7 @@ class SpectralReprogrammer(nn.Module):
         elif series_spectra.shape[::2] != (len(x), len(self.active_frames)):
             raise ValueError(f"series_spectra of shape {tuple(series_spectra.shape)} do not "
                              f"match {len(x)} series and {len(self.active_frames)} active frames")
-        active = spectrum[:, self.active_frames] + series_spectra
+        active = spectrum[:, self.active_frames] + series_spectra.to(spectrum.dtype)
         mel_active = self.frontend.mel_from_magnitude(active.abs())
         mel = torch.cat([mel_shared.expand(len(x), -1, -1), mel_active], dim=2)
         return self.frontend.log_features(mel[:, :, self.time_order])
@@ -156,5 +158,7 @@ class ReprogrammedModel(nn.Module):
         ``x``; only the STFT-domain path reads them.
         """
         if self.spectral is not None:
-            return self.model.classify(self.spectral(x, generator, series_spectra))
-        return self.model(self.reprogrammer(x, generator))
+            logits = self.model.classify(self.spectral(x, generator, series_spectra))
+        else:
+            logits = self.model(self.reprogrammer(x, generator))
+        return logits.to(x.dtype)  # a model in another dtype still answers in x's

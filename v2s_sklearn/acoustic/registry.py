@@ -94,12 +94,14 @@ class FrozenAcousticModel(nn.Module):
         self.input_length = int(getattr(module, "input_length", self.sample_rate))
         names: Sequence[str] | None = getattr(module, "class_names", None)
         if names is None:
+            # Two waveforms, not one: a module that ignores the batch shows it here.
             with torch.no_grad():
-                device = next(iter(module.parameters()), torch.zeros(())).device
-                logits = module(torch.zeros(1, self.input_length, device=device))
+                logits = self._run(module, torch.zeros(2, self.input_length,
+                                                       device=_device_of(module)))
             if logits.ndim != 2:
                 raise ValueError("an acoustic model must map (batch, samples) to "
-                                 f"(batch, K) logits; got output shape {tuple(logits.shape)}")
+                                 f"(batch, K) logits; got output shape {tuple(logits.shape)} "
+                                 "for a batch of 2")
             names = [f"class_{i}" for i in range(logits.shape[1])]
         self.class_names = list(names)
         self.name = name
@@ -123,12 +125,19 @@ class FrozenAcousticModel(nn.Module):
 
     def classify(self, features: torch.Tensor) -> torch.Tensor:
         """Logits from front-end features (models with a ``spectral_frontend``)."""
-        return self._run(self.module.classify, features)
+        return self._checked(self._run(self.module.classify, features), len(features))
 
     def train(self, mode: bool = True) -> "FrozenAcousticModel":
         return self  # frozen: always in eval mode
 
     def _run(self, method, inputs: torch.Tensor) -> torch.Tensor:
+        """``method(inputs)`` in the module's dtype, the result in the inputs' dtype
+        (a float64 module serves float32 training; prediction may run in float64)."""
+        dtype = _dtype_of(self.module)
+        outputs = self._call(method, inputs if dtype is None else inputs.to(dtype))
+        return outputs.to(inputs.dtype) if outputs.is_floating_point() else outputs
+
+    def _call(self, method, inputs: torch.Tensor) -> torch.Tensor:
         backward = inputs.is_cuda and torch.is_grad_enabled()
         for rnn in self._switchable_rnns:
             rnn.training = backward
@@ -142,8 +151,32 @@ class FrozenAcousticModel(nn.Module):
                          allow_tf32=False):
             return method(inputs)
 
+    def _checked(self, logits: torch.Tensor, batch: int) -> torch.Tensor:
+        if logits.shape != (batch, self.n_classes):
+            raise ValueError(
+                f"the acoustic model {self.name or type(self.module).__name__} returned "
+                f"logits of shape {tuple(logits.shape)} for a batch of {batch}; an acoustic "
+                f"model must return (batch, {self.n_classes}), one row per waveform.")
+        return logits
+
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        return self._run(self.module, waveform)
+        return self._checked(self._run(self.module, waveform), len(waveform))
+
+
+def _device_of(module: nn.Module) -> torch.device:
+    """Where a module's tensors live (the CPU for a module without any)."""
+    tensor = next(iter(module.parameters()), None)
+    if tensor is None:
+        tensor = next(iter(module.buffers()), torch.zeros(()))
+    return tensor.device
+
+
+def _dtype_of(module: nn.Module) -> torch.dtype | None:
+    """The floating dtype of a module's weights; None for a module without any."""
+    for tensor in (*module.parameters(), *module.buffers()):
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return None
 
 
 def _builtin_path(name: str) -> Path:
