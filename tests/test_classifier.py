@@ -15,6 +15,7 @@ from sklearn.exceptions import NotFittedError
 
 from v2s_sklearn import V2SClassifier, load_acoustic_model
 from v2s_sklearn.acoustic.architectures import AttRNN
+from v2s_sklearn.training import Callback
 
 from .conftest import FAST
 
@@ -59,8 +60,10 @@ def test_fitted_attributes(fitted, gunpoint):
     assert all(len(names) == 17 for names in fitted.label_map_.values())
     assert len(set(served)) == len(served) and set(served) <= set(fitted.source_classes_)
     assert [row["epoch"] for row in fitted.history_] == [1, 2, 3]
-    losses = [row["train_loss"] for row in fitted.history_]
-    assert fitted.best_epoch_ == int(np.argmin(losses)) + 1  # no validation split
+    # No validation split: the epoch is chosen on the training loss of its final theta.
+    losses = [row["train_eval_loss"] for row in fitted.history_]
+    assert fitted.best_epoch_ == int(np.argmin(losses)) + 1
+    assert fitted.best_loss_ == min(losses)
     assert all(np.isnan(row["valid_loss"]) for row in fitted.history_)
 
 
@@ -97,11 +100,20 @@ def test_same_random_state_gives_identical_predictions(gunpoint):
     assert other.label_map_ != first.label_map_
 
 
+class _KeepSourceWeights(Callback):
+    """Records the frozen model's weights as they are at the end of training."""
+
+    def on_train_end(self, run):
+        self.state_ = {k: v.detach().clone() for k, v in
+                       run.network.model.module.state_dict().items()}
+
+
 def test_frozen_model_is_bit_identical_after_fit(gunpoint):
     X_train, y_train, _, _ = gunpoint
     reference = load_acoustic_model().module.state_dict()
-    clf = V2SClassifier(**{**FAST, "dropout": 0.2}).fit(X_train, y_train)
-    after = clf._frozen_model.module.state_dict()
+    clf = V2SClassifier(**{**FAST, "dropout": 0.2}, callbacks=[_KeepSourceWeights()])
+    clf.fit(X_train, y_train)
+    after = clf.callbacks_[-1].state_
     assert reference.keys() == after.keys()
     assert any("running_mean" in key for key in after)  # batch-norm statistics included
     for key in reference:
@@ -251,7 +263,7 @@ def test_pickle_and_joblib_round_trips(fitted, gunpoint):
     # theta (64 KB) travels; the 0.8 MB built-in weights are reloaded by name.
     assert len(blob) < 200_000
     restored = pickle.loads(blob)
-    assert not hasattr(restored, "_frozen_model")
+    assert restored._acoustic_model_cache == {}  # no model weights in the pickle
     np.testing.assert_array_equal(restored.predict_proba(X_test), expected)
     buffer = io.BytesIO()
     joblib.dump(fitted, buffer)
@@ -265,7 +277,7 @@ def test_a_model_fitted_for_a_missing_gpu_predicts_on_the_cpu(fitted, gunpoint):
     if torch.cuda.is_available():
         pytest.skip("CUDA is present: the CPU fallback cannot be exercised here")
     restored = pickle.loads(pickle.dumps(fitted))
-    restored.device = "cuda"
+    restored.device_, restored._device_at_fit = torch.device("cuda"), "cuda"
     with pytest.warns(RuntimeWarning, match="CUDA is not available"):
         proba = restored.predict_proba(X_test)
     np.testing.assert_array_equal(proba, fitted.predict_proba(X_test))

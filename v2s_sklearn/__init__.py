@@ -7,10 +7,9 @@ Voice2Series (Yang, Tsai and Chen, ICML 2021) as a scikit-learn estimator::
     clf.score(X_test, y_test)
 """
 
+from ._version import __version__
 from .acoustic.registry import available_models, load_acoustic_model
 from .classifier import V2SClassifier
-
-__version__ = "0.1.0"
 
 __all__ = ["V2SClassifier", "available_models", "load_acoustic_model", "__version__"]
 

@@ -1,26 +1,45 @@
-"""``V2SClassifier``: Voice2Series reprogramming as a scikit-learn classifier."""
+"""``V2SClassifier``: Voice2Series reprogramming as a scikit-learn classifier.
+
+The data flow one way::
+
+    X -> validation -> input scaling -> reprogramming (theta) -> frozen source model
+      -> label map -> class probabilities
+
+``fit`` is a short sequence of named steps; the training loop's pieces
+(``run_epoch``, ``train_step``, ``evaluation_step``, ``get_loss``,
+``initialize_optimizer``) are methods a subclass may override, and callbacks
+(:mod:`v2s_sklearn.training`) receive its events. Prediction reads fitted
+attributes only: one method, :meth:`V2SClassifier._build_network`, builds the
+reprogrammed network for fit and predict alike.
+"""
 
 from __future__ import annotations
 
+import copy
 import math
-import numbers
 import os
 import time
 import warnings
+from dataclasses import dataclass
+from numbers import Integral, Real
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
+from ._version import __version__
 from .acoustic.registry import DEFAULT_MODEL, FrozenAcousticModel, load_acoustic_model
+from .exceptions import InconsistentVersionWarning, NonFiniteError
 from .label_mapping import (
     ITERATIVE_MAPPINGS,
     LABEL_MAPPINGS,
@@ -31,21 +50,25 @@ from .label_mapping import (
     target_log_proba,
 )
 from .reprogram import Reprogrammer
+from .scaling import fit_input_scaling, scale_series
 from .spectral import ReprogrammedModel
 from .train_step import TrainStep, graphs_supported
+from .training import Callback, EarlyStopping, PlateauSchedule, ProgressBar, TrainingRun
 
+#: Series scored per forward pass at prediction (and in validation passes).
 PREDICT_BATCH_SIZE = 256
+#: Prediction runs in float64, so a series' probabilities do not depend on the
+#: batch it is scored in (float32 kernels round differently with the batch's
+#: size and order, ~1e-7 relative); ``docs/estimator.md`` has its cost.
+PREDICT_DTYPE = torch.float64
 MAX_AUTO_SEGMENTS = 10
 LEARNING_RATE_SCHEDULES = ("constant", "plateau")
 INPUT_SCALINGS = ("auto", None, "center", "standard")
 #: What ``input_scaling="auto"`` fits and chooses between, by validation loss.
 AUTO_SCALINGS = (None, "standard")
 PLATEAU_PATIENCE = 5
-
-
-def _rows(cache: torch.Tensor | None, rows: torch.Tensor | slice) -> torch.Tensor | None:
-    """The cached series spectra of ``rows``, or None without a cache."""
-    return None if cache is None else cache[rows]
+#: Optimizers named by ``optimizer=``; a ``torch.optim.Optimizer`` subclass works too.
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
 
 def resolve_n_segments(n_segments: int | str, input_length: int, series_values: int) -> int:
@@ -61,15 +84,35 @@ def resolve_device(device: str | torch.device, *, fitted: bool = False) -> torch
     predicts on a CPU-only machine."""
     if isinstance(device, str) and device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    resolved = torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device={device!r} is not a torch device ({error}); use 'auto', "
+                         "'cpu' or 'cuda'") from error
     if resolved.type == "cuda" and not torch.cuda.is_available():
         if fitted:
-            warnings.warn(f"device={device!r} but CUDA is not available; using the CPU",
-                          RuntimeWarning, stacklevel=3)
+            warnings.warn(f"the model was fitted on {device!r} but CUDA is not available; "
+                          "using the CPU", RuntimeWarning, stacklevel=4)
             return torch.device("cpu")
         raise ValueError(f"device={device!r} but CUDA is not available; use "
                          "device='cpu' or 'auto'")
     return resolved
+
+
+def _rows(cache: torch.Tensor | None, rows: torch.Tensor | slice) -> torch.Tensor | None:
+    """The cached series spectra of ``rows``, or None without a cache."""
+    return None if cache is None else cache[rows]
+
+
+@dataclass
+class _CandidateFit:
+    """One finished training run of ``fit``: a candidate of ``input_scaling="auto"``."""
+
+    scaling: str | None
+    mean: np.ndarray
+    scale: np.ndarray
+    run: TrainingRun
+
 
 
 class V2SClassifier(ClassifierMixin, BaseEstimator):
@@ -137,6 +180,12 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     learning_rate : float, default=0.05
         Adam step size; the paper's value, which also beat 0.01 on held-out
         parts of TRAIN.
+    optimizer : {"adam", "adamw", "sgd"} or torch.optim.Optimizer subclass, default="adam"
+        What updates ``theta``; it gets ``lr=learning_rate``,
+        ``weight_decay=weight_decay`` and ``optimizer_params``.
+    optimizer_params : dict or None, default=None
+        Further options of the optimizer, e.g. ``{"betas": (0.9, 0.99)}`` for
+        Adam or ``{"momentum": 0.9}`` for SGD.
     learning_rate_schedule : {"constant", "plateau"}, default="plateau"
         ``"constant"`` keeps ``learning_rate`` (the paper); ``"plateau"``
         halves it after ``PLATEAU_PATIENCE`` (5) epochs without a lower
@@ -148,19 +197,31 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     batch_size : int, default=32
         Minibatch size.
     validation_fraction : float, default=0.1
-        Stratified share of the training data held out to pick the best epoch
-        and stop early; 0 selects on the training loss instead.
+        Stratified share of the training data held out to pick the best epoch,
+        the input scaling of ``"auto"``, and to stop early. 0 (or too few
+        series for a stratified split) selects on the training loss of each
+        epoch's final ``theta``, measured after the epoch.
     n_iter_no_change : int or None, default=20
-        Stop after this many epochs without a lower validation loss; None
-        trains for ``max_epochs``.
+        Stop after this many epochs without a validation loss lower than the
+        best so far minus ``tol`` (:class:`~v2s_sklearn.training.EarlyStopping`);
+        None trains for ``max_epochs``.
+    tol : float, default=0.0
+        How much an epoch must lower the monitored loss to count as an
+        improvement for early stopping. The kept epoch is always the one of
+        lowest monitored loss.
+    callbacks : list of Callback or None, default=None
+        :class:`v2s_sklearn.training.Callback` instances that receive the
+        training events, after the built-in ones
+        (:meth:`default_callbacks`). Each ``fit`` works on deep copies, kept
+        in ``callbacks_``.
     device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when present, else the CPU.
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split, label map, shuffling and dropout. With an
         int, refitting on the CPU gives identical results.
-    verbose : int, default=0
-        0 is silent, 1 shows a progress bar over epochs, 2 also prints a line
-        per epoch.
+    verbose : int or bool, default=0
+        0 is silent, 1 (or True) shows a progress bar over epochs, 2 also
+        prints a line per epoch.
 
     Attributes
     ----------
@@ -175,11 +236,19 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     input_scaling_ : {None, "center", "standard"}
         The scaling used (``input_scaling`` resolved).
     input_scaling_losses_ : dict
-        With ``input_scaling="auto"`` only: the kept epoch's validation loss
-        (training loss without validation) of each candidate scaling.
+        With ``input_scaling="auto"`` only: the kept epoch's monitored loss
+        (``best_loss_``) of each candidate scaling; NaN for a candidate that
+        failed on non-finite values.
     input_mean_, input_scale_ : ndarray of shape (n_channels, n_timepoints)
         Every value is placed as ``(x - input_mean_) / input_scale_``
-        (0 and 1 when ``input_scaling_`` is None).
+        (0 and 1 when ``input_scaling_`` is None), statistics of the training
+        rows only (not the validation rows).
+    acoustic_model_ : str or FrozenAcousticModel
+        The source model prediction uses: a built-in name, the absolute path
+        of a file, or a frozen CPU copy of a module.
+    acoustic_model_sha256_ : str or None
+        sha256 of the source model's file (built-in or path); prediction
+        refuses a file that no longer matches it.
     n_timepoints_ : int
         Time points per series.
     theta_ : ndarray of shape (input_length,)
@@ -194,14 +263,36 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         The acoustic model's class names.
     history_ : list of dict
         Per epoch: ``epoch``, ``learning_rate`` (in force during the epoch),
-        ``train_loss``, ``train_accuracy``, ``valid_loss``, ``valid_accuracy``
-        (NaN without validation) and ``seconds``.
+        ``train_loss`` and ``train_accuracy`` (means over the epoch's
+        minibatches), ``valid_loss`` and ``valid_accuracy`` (NaN without
+        validation), ``train_eval_loss`` (without validation only: the
+        training loss of the epoch's final ``theta``, which chooses the kept
+        epoch) and ``seconds``; callbacks may add keys.
+    n_iter_ : int
+        Epochs run.
+    loss_curve_ : list of float
+        ``train_loss`` of each epoch (as ``MLPClassifier.loss_curve_``).
+    validation_scores_ : list of float or None
+        Validation accuracy of each epoch; None without validation.
+    best_validation_score_ : float or None
+        Validation accuracy of the kept epoch (chosen by validation loss,
+        not accuracy); None without validation.
+    best_loss_ : float
+        Monitored loss of the kept epoch: validation loss, or
+        ``train_eval_loss`` without validation.
+    mask_ : bool
+        Whether ``theta`` is kept off the samples where a copy sits.
+    callbacks_ : list of Callback
+        The callbacks of the kept fit: the defaults, then copies of
+        ``callbacks``.
     n_segments_ : int
         Copies of the series actually placed (``n_segments`` resolved).
     best_epoch_ : int
         Epoch (1-based) whose ``theta`` was kept.
     device_ : torch.device
-        Where the model was fitted.
+        Where the model was fitted. Prediction runs there (on the CPU, with a
+        warning, when that GPU is missing); with ``device="auto"`` it runs on
+        whatever ``"auto"`` finds where it is called.
 
     See Also
     --------
@@ -212,6 +303,15 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     The defaults follow measurements on UCR datasets with the built-in model;
     ``docs/estimator.md`` lists them. The frozen model's weights and
     batch-norm statistics never change.
+
+    To change how ``theta`` is trained, subclass and override a step:
+    :meth:`get_loss` (the loss of a minibatch), :meth:`initialize_optimizer`,
+    :meth:`train_step`, :meth:`evaluation_step` or :meth:`run_epoch`; or pass
+    ``callbacks`` to watch or steer the epochs (``docs/estimator.md``).
+
+    Prediction runs in float64 (:data:`PREDICT_DTYPE`), so a series gets the
+    same probabilities whatever batch it is scored in; training runs in
+    float32.
 
     Examples
     --------
@@ -227,6 +327,34 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     (2,)
     """
 
+    _parameter_constraints: dict = {
+        "acoustic_model": [str, os.PathLike, nn.Module],
+        "n_segments": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "mask": ["boolean"],
+        "input_scaling": [StrOptions({"auto", "center", "standard"}), None],
+        "label_mapping": [StrOptions(set(LABEL_MAPPINGS))],
+        "labels_per_class": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), type],
+        "optimizer_params": [dict, None],
+        "learning_rate_schedule": [StrOptions(set(LEARNING_RATE_SCHEDULES))],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "callbacks": [list, None],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    #: Whether NaN in X marks padding (placed as silence) rather than an error;
+    #: the sktime adapter's inner estimator sets it for unequal-length series.
+    _nan_is_padding: bool = False
+
     def __init__(
         self,
         acoustic_model: str | os.PathLike | nn.Module = DEFAULT_MODEL,
@@ -238,11 +366,15 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         dropout: float = 0.0,
         weight_decay: float = 0.0,
         learning_rate: float = 0.05,
+        optimizer: str | type[torch.optim.Optimizer] = "adam",
+        optimizer_params: dict[str, Any] | None = None,
         learning_rate_schedule: str = "plateau",
         max_epochs: int = 100,
         batch_size: int = 32,
         validation_fraction: float = 0.1,
         n_iter_no_change: int | None = 20,
+        tol: float = 0.0,
+        callbacks: list[Callback] | None = None,
         device: str | torch.device = "auto",
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
@@ -256,63 +388,426 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.dropout = dropout
         self.weight_decay = weight_decay
         self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
         self.learning_rate_schedule = learning_rate_schedule
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.callbacks = callbacks
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
-    # ------------------------------------------------------------------ checks
-    def _check_params(self) -> None:
-        def integer(name: str, low: int, allow_none: bool = False) -> None:
-            value = getattr(self, name)
-            if value is None and allow_none:
-                return
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}; got {value!r}")
+    # ----------------------------------------------------------------- fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any) -> "V2SClassifier":
+        """Learn ``theta`` for the training series.
 
-        def real(name: str, low: float, high: float, high_open: bool = True) -> None:
-            value = getattr(self, name)
-            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-            ok = ok and low <= value and (value < high if high_open else value <= high)
-            if not ok:
-                bracket = ")" if high_open else "]"
-                raise ValueError(f"{name} must be a number in [{low}, {high}{bracket}; "
-                                 f"got {value!r}")
+        Parameters
+        ----------
+        X : array-like of shape (n_series, n_timepoints) or (n_series, n_channels, n_timepoints)
+            Training series; a DataFrame's rows are series.
+        y : array-like of shape (n_series,)
+            Class labels of any type.
 
-        if self.n_segments != "auto":
-            integer("n_segments", 1)
-        integer("max_epochs", 1)
-        integer("batch_size", 1)
-        integer("n_iter_no_change", 1, allow_none=True)
-        integer("verbose", 0)
-        real("dropout", 0.0, 1.0)
-        real("weight_decay", 0.0, math.inf)
-        real("learning_rate", 0.0, math.inf)
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be > 0; got {self.learning_rate!r}")
-        real("validation_fraction", 0.0, 1.0)
-        if self.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
-            raise ValueError(f"learning_rate_schedule must be one of "
-                             f"{LEARNING_RATE_SCHEDULES}; got {self.learning_rate_schedule!r}")
-        if self.input_scaling not in INPUT_SCALINGS:
-            raise ValueError(f"input_scaling must be one of {INPUT_SCALINGS}; "
-                             f"got {self.input_scaling!r}")
-        if self.label_mapping not in LABEL_MAPPINGS:
-            raise ValueError(f"label_mapping must be one of {LABEL_MAPPINGS}; "
-                             f"got {self.label_mapping!r}")
-        if not (self.labels_per_class == "auto" or (
-                isinstance(self.labels_per_class, numbers.Integral)
-                and not isinstance(self.labels_per_class, bool)
-                and self.labels_per_class >= 1)):
-            raise ValueError("labels_per_class must be 'auto' or an int >= 1; "
-                             f"got {self.labels_per_class!r}")
-        if not isinstance(self.mask, (bool, np.bool_)):
-            raise ValueError(f"mask must be True or False; got {self.mask!r}")
+        Returns
+        -------
+        self : V2SClassifier
+            The fitted estimator.
 
+        Raises
+        ------
+        ValueError
+            For invalid parameters or data, and when training meets non-finite
+            values (:class:`~v2s_sklearn.exceptions.NonFiniteError`).
+        """
+        self._reset_fitted_state()
+        self._check_callbacks()
+        self.device_ = resolve_device(self.device)
+        model = self._initialize_acoustic_model()
+        X, y = self._validate_training_data(X, y)
+        self._initialize_placement(model)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        train_rows, valid_rows = self._split(y, seed)
+        fits = self._fit_candidates(model, X, y, train_rows, valid_rows, seed)
+        self._keep(self._choose(fits))
+        # Filled on first prediction; made here, so predict leaves __dict__ unchanged.
+        self._acoustic_model_cache = {}
+        return self
+
+    def _reset_fitted_state(self) -> None:
+        """Forget everything an earlier ``fit`` left, so a refit starts fresh."""
+        params = self._get_param_names()
+        for name in list(vars(self)):
+            if (name.endswith("_") and not name.startswith("__") and name not in params) \
+                    or name in ("_acoustic_model_cache", "_device_at_fit"):
+                delattr(self, name)
+
+    def _check_callbacks(self) -> None:
+        for callback in self.callbacks or []:
+            if not isinstance(callback, Callback):
+                raise TypeError("callbacks must be v2s_sklearn.training.Callback instances; "
+                                f"got {type(callback).__name__}")
+
+    def _initialize_acoustic_model(self) -> FrozenAcousticModel:
+        """Load the source model on ``device_`` and record what prediction will load."""
+        spec = self.acoustic_model
+        if isinstance(spec, (str, os.PathLike)) and not _is_model_name(spec):
+            # Stored absolute, so a change of working directory cannot change the model.
+            spec = str(Path(spec).resolve())
+        model = load_acoustic_model(spec, device="cpu")
+        self.acoustic_model_ = model if isinstance(spec, nn.Module) else spec
+        self.acoustic_model_sha256_ = getattr(model, "sha256", None)
+        self.source_classes_ = list(model.class_names)
+        self._device_at_fit = self.device
+        # The CPU copy serves training on the CPU; a GPU fit trains a copy.
+        return model if self.device_.type == "cpu" else copy.deepcopy(model).to(self.device_)
+
+    def _validate_training_data(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Checked float32 series ``(n_series, n_channels, n_timepoints)`` and encoded labels."""
+        X, y = self._check_X(X, y, fitting=True)
+        check_classification_targets(y)
+        self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"{type(self).__name__} needs at least two classes to fit; "
+                             f"y holds 1 class ({self.classes_[0]!r}).")
+        _, self.n_channels_, self.n_timepoints_ = X.shape
+        return X, y_encoded
+
+    def _initialize_placement(self, model: FrozenAcousticModel) -> None:
+        """Where the series sit in the source input, as fitted state."""
+        self.n_segments_ = resolve_n_segments(self.n_segments, model.input_length,
+                                              self.n_channels_ * self.n_timepoints_)
+        self.mask_ = bool(self.mask)
+
+    def _split(self, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Stratified train/validation indices; no validation when it cannot be made."""
+        index = np.arange(len(y))
+        if self.validation_fraction == 0:
+            return index, index[:0]
+        try:
+            train, valid = train_test_split(index, test_size=self.validation_fraction,
+                                            stratify=y, random_state=seed)
+        except ValueError as error:
+            warnings.warn(
+                f"no stratified validation split of validation_fraction="
+                f"{self.validation_fraction} fits {len(y)} series ({error}); training on "
+                "all of them and keeping the epoch of lowest training loss. Set "
+                "validation_fraction=0 to silence this.", UserWarning, stacklevel=5)
+            return index, index[:0]
+        return np.sort(train), np.sort(valid)
+
+    def _fit_candidates(self, model: FrozenAcousticModel, X: np.ndarray, y: np.ndarray,
+                        train_rows: np.ndarray, valid_rows: np.ndarray, seed: int
+                        ) -> list[_CandidateFit]:
+        """One training run per candidate scaling, all with the same seed and split.
+
+        With ``input_scaling="auto"`` a candidate that meets non-finite values
+        is dropped with a warning (the other may well be fine: scaling tames
+        huge values); when every candidate fails, the first error is raised.
+        """
+        scalings = AUTO_SCALINGS if self.input_scaling == "auto" else (self.input_scaling,)
+        fits, failures = [], {}
+        for scaling in scalings:
+            try:
+                fits.append(self._fit_candidate(scaling, model, X, y, train_rows, valid_rows,
+                                                seed))
+            except NonFiniteError as error:
+                if len(scalings) == 1:
+                    raise
+                failures[scaling] = error
+        if not fits:
+            raise next(iter(failures.values()))
+        for scaling, error in failures.items():
+            warnings.warn(f"input_scaling='auto': the candidate input_scaling={scaling!r} "
+                          f"was dropped: {error}", RuntimeWarning, stacklevel=5)
+        if self.input_scaling == "auto":
+            self.input_scaling_losses_ = {scaling: math.nan for scaling in scalings}
+            self.input_scaling_losses_.update({fit.scaling: fit.run.best_loss for fit in fits})
+        return fits
+
+    def _fit_candidate(self, scaling: str | None, model: FrozenAcousticModel, X: np.ndarray,
+                       y: np.ndarray, train_rows: np.ndarray, valid_rows: np.ndarray,
+                       seed: int) -> _CandidateFit:
+        """Scale with statistics of the training rows, then train ``theta``."""
+        mean, scale = fit_input_scaling(X[train_rows], scaling)
+        run = self._initialize_run(model, scale_series(X, mean, scale), y, train_rows,
+                                   valid_rows, seed, scaling)
+        self._train(run)
+        return _CandidateFit(scaling, mean, scale, run)
+
+    @staticmethod
+    def _choose(fits: list[_CandidateFit]) -> _CandidateFit:
+        """The candidate of lowest monitored loss at its kept epoch."""
+        return min(fits, key=lambda fit: fit.run.best_loss)
+
+    def _keep(self, fit: _CandidateFit) -> None:
+        """Store the chosen run as fitted attributes; nothing else survives it."""
+        run = fit.run
+        theta, matrix, label_map = run.best_state
+        self.input_scaling_ = fit.scaling
+        self.input_mean_, self.input_scale_ = fit.mean, fit.scale
+        self.theta_ = theta.cpu().numpy().astype(np.float32)
+        self.label_weights_ = matrix.cpu().numpy().astype(np.float64)
+        self.label_map_ = {cls: tuple(self.source_classes_[k] for k in labels)
+                           for cls, labels in zip(self.classes_, label_map)}
+        self.history_ = run.history
+        self.n_iter_ = run.epoch
+        self.loss_curve_ = [row["train_loss"] for row in run.history]
+        kept = run.history[run.best_epoch - 1]
+        self.validation_scores_ = ([row["valid_accuracy"] for row in run.history]
+                                   if run.has_validation else None)
+        self.best_validation_score_ = kept["valid_accuracy"] if run.has_validation else None
+        self.best_loss_ = run.best_loss
+        self.best_epoch_ = run.best_epoch
+        self.callbacks_ = run.callbacks
+
+    # ------------------------------------------------------- one training run
+    def _initialize_run(self, model: FrozenAcousticModel, X: np.ndarray, y: np.ndarray,
+                        train_rows: np.ndarray, valid_rows: np.ndarray, seed: int,
+                        scaling: str | None) -> TrainingRun:
+        """Network, data on the device, label map, optimizer and callbacks of one run."""
+        device = self.device_
+        # Shuffling and dropout draw on the training device, so no step waits
+        # for a host-to-device copy.
+        generator = torch.Generator(device=device).manual_seed(seed)
+        network = self._build_network(model, device, dropout=self.dropout)
+        X_all = torch.from_numpy(X).to(device)
+        train_index = torch.as_tensor(train_rows, device=device)
+        matrix, label_map = self._initialize_label_map(
+            network, X_all[train_index], y[train_rows], np.random.default_rng(seed))
+        run = TrainingRun(
+            estimator=self, network=network,
+            optimizer=self.initialize_optimizer([network.reprogrammer.theta]),
+            # Updated in place by iterative maps: a CUDA graph reads it by address.
+            label_matrix=matrix.to(device), label_map=label_map, X=X_all,
+            y=torch.from_numpy(y.astype(np.int64)).to(device),
+            # The series' spectra are the same every epoch: computed once, memory permitting.
+            spectra=network.cache_series_spectra(X_all),
+            train_rows=train_index, valid_rows=torch.as_tensor(valid_rows, device=device),
+            generator=generator, input_scaling=scaling,
+            callbacks=self.default_callbacks() + copy.deepcopy(list(self.callbacks or [])))
+        # On a GPU the steps replay CUDA graphs (v2s_sklearn.train_step); dropout
+        # draws random numbers each step, so it keeps eager steps.
+        run.step = TrainStep(lambda rows: self._batch_loss(run, rows), [run.theta],
+                             graphed=graphs_supported(device) and self.dropout == 0)
+        return run
+
+    def default_callbacks(self) -> list[Callback]:
+        """The callbacks the parameters ask for: early stopping (``n_iter_no_change``,
+        ``tol``), the plateau schedule, and a progress bar (``verbose``)."""
+        callbacks: list[Callback] = []
+        if self.n_iter_no_change is not None:
+            callbacks.append(EarlyStopping(self.n_iter_no_change, self.tol))
+        if self.learning_rate_schedule == "plateau":
+            callbacks.append(PlateauSchedule(PLATEAU_PATIENCE, factor=0.5))
+        if self.verbose:
+            callbacks.append(ProgressBar(int(self.verbose)))
+        return callbacks
+
+    def initialize_optimizer(self, parameters: list[torch.nn.Parameter]
+                             ) -> torch.optim.Optimizer:
+        """The optimizer of ``theta``: ``optimizer`` with ``learning_rate``,
+        ``weight_decay`` and ``optimizer_params``."""
+        kind = OPTIMIZERS.get(self.optimizer, self.optimizer)
+        if not (isinstance(kind, type) and issubclass(kind, torch.optim.Optimizer)):
+            raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)} or a "
+                             f"torch.optim.Optimizer subclass; got {self.optimizer!r}")
+        options = {"lr": self.learning_rate, "weight_decay": self.weight_decay,
+                   **(self.optimizer_params or {})}
+        if kind in (torch.optim.Adam, torch.optim.AdamW) and self.device_.type == "cuda":
+            options.setdefault("fused", True)
+        try:
+            return kind(parameters, **options)
+        except TypeError as error:
+            raise ValueError(f"optimizer {kind.__name__} refused the options {options}: "
+                             f"{error}") from error
+
+    def _initialize_label_map(self, network: ReprogrammedModel, X: torch.Tensor,
+                              y: np.ndarray, rng: np.random.Generator
+                              ) -> tuple[torch.Tensor, list[np.ndarray]]:
+        """The label map's weight matrix and the source labels serving each class."""
+        n_source, n_classes = network.model.n_classes, len(self.classes_)
+        per_class = resolve_labels_per_class(self.labels_per_class, n_source, n_classes)
+        if self.label_mapping == "random":
+            label_map = random_label_map(n_source, n_classes, per_class, rng)
+            return mapping_matrix(label_map, n_source), label_map
+        proba = self._source_proba(network, X)
+        return label_weights(self.label_mapping, proba, y, n_classes, per_class)
+
+    def _source_proba(self, network: ReprogrammedModel, X: torch.Tensor) -> np.ndarray:
+        """Source-model probabilities of the placed series, theta not yet trained."""
+        with torch.inference_mode():
+            logits = torch.cat([network.model(network.reprogrammer.place(X[rows]))
+                                for rows in _chunks(len(X))])
+        if not torch.isfinite(logits).all():
+            raise NonFiniteError(self._non_finite_message(
+                "the acoustic model's outputs on the placed training series are not "
+                "finite", X))
+        return torch.softmax(logits, dim=1).cpu().numpy()
+
+    def _train(self, run: TrainingRun) -> None:
+        """Epochs until ``max_epochs`` or a callback stops; keeps the best epoch."""
+        for callback in run.callbacks:
+            callback.on_train_begin(run)
+        for _ in range(self.max_epochs):
+            for callback in run.callbacks:
+                callback.on_epoch_begin(run)
+            started = time.perf_counter()
+            row = self.run_epoch(run)
+            row["seconds"] = time.perf_counter() - started
+            run.history.append(row)
+            self._check_finite(run)
+            self._update_kept_epoch(run)
+            for callback in run.callbacks:
+                callback.on_epoch_end(run)
+            if run.stop_training:
+                break
+        for callback in run.callbacks:
+            callback.on_train_end(run)
+        self._warn_if_still_improving(run)
+
+    def run_epoch(self, run: TrainingRun) -> dict[str, float]:
+        """One pass over the shuffled training rows, then the evaluation that
+        chooses the epoch; returns the epoch's history row (without ``seconds``)."""
+        if run.epoch > 0 and self.label_mapping in ITERATIVE_MAPPINGS:
+            run.label_map = self._remap(run)
+        run.network.reprogrammer.train()
+        order = run.train_rows[torch.randperm(len(run.train_rows), generator=run.generator,
+                                              device=run.train_rows.device)]
+        total_loss, correct = 0.0, 0
+        for start in range(0, len(order), self.batch_size):
+            batch_loss, batch_correct = self.train_step(run, order[start : start + self.batch_size])
+            total_loss += batch_loss
+            correct += batch_correct
+        row = {"epoch": run.epoch + 1, "learning_rate": run.optimizer.param_groups[0]["lr"],
+               "train_loss": float(total_loss) / len(order),
+               "train_accuracy": float(correct) / len(order),
+               "valid_loss": math.nan, "valid_accuracy": math.nan}
+        if run.has_validation:
+            row["valid_loss"], row["valid_accuracy"] = self.evaluation_step(run, run.valid_rows)
+        else:
+            # The epoch's running loss belongs to the thetas before each update;
+            # the epoch is kept with its final theta, so that is what is scored.
+            row["train_eval_loss"], _ = self.evaluation_step(run, run.train_rows)
+        return row
+
+    def train_step(self, run: TrainingRun, rows: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Update ``theta`` on the minibatch ``rows``; return its summed loss and
+        correct count (device tensors, so no step waits for the device)."""
+        batch_loss, batch_correct = run.step(rows)  # gradients into theta.grad
+        run.optimizer.step()
+        return batch_loss, batch_correct
+
+    def _batch_loss(self, run: TrainingRun, rows: torch.Tensor
+                    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Loss of a minibatch, and its stats; what ``TrainStep`` runs (or graphs)."""
+        logits = run.network(run.X[rows], run.generator, _rows(run.spectra, rows))
+        log_proba = target_log_proba(logits, run.label_matrix)
+        targets = run.y[rows]
+        loss = self.get_loss(log_proba, targets)
+        return loss, (loss.detach() * len(rows), (log_proba.argmax(1) == targets).sum())
+
+    def get_loss(self, log_proba: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The loss minimised, from class log-probabilities: the mean negative
+        log-likelihood of the targets (the paper's objective).
+
+        Parameters
+        ----------
+        log_proba : torch.Tensor of shape (batch, n_classes)
+        targets : torch.Tensor of shape (batch,)
+            Encoded classes.
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar.
+        """
+        return F.nll_loss(log_proba, targets)
+
+    def evaluation_step(self, run: TrainingRun, rows: torch.Tensor) -> tuple[float, float]:
+        """Loss and accuracy of the current ``theta`` on ``rows`` (no dropout)."""
+        run.network.reprogrammer.eval()
+        with torch.inference_mode():
+            logits = self.infer(run.network, run.X[rows], _rows(run.spectra, rows))
+            log_proba = target_log_proba(logits, run.label_matrix)
+            targets = run.y[rows]
+            loss = self.get_loss(log_proba, targets)
+            accuracy = (log_proba.argmax(1) == targets).float().mean()
+        return float(loss), float(accuracy)
+
+    @staticmethod
+    def infer(network: ReprogrammedModel, X: torch.Tensor,
+              spectra: torch.Tensor | None = None) -> torch.Tensor:
+        """Source logits of ``X`` in batches of ``PREDICT_BATCH_SIZE`` (call in eval mode)."""
+        return torch.cat([network(X[rows], None, _rows(spectra, rows))
+                          for rows in _chunks(len(X))])
+
+    def _remap(self, run: TrainingRun) -> list[np.ndarray]:
+        """Rebuild an iterative label map from the current theta, into ``run.label_matrix``."""
+        run.network.reprogrammer.eval()
+        rows = run.train_rows
+        with torch.inference_mode():
+            proba = torch.softmax(self.infer(run.network, run.X[rows],
+                                             _rows(run.spectra, rows)), dim=1)
+        n_classes = len(self.classes_)
+        per_class = resolve_labels_per_class(self.labels_per_class, run.network.model.n_classes,
+                                             n_classes)
+        weights, label_map = label_weights(self.label_mapping, proba.double().cpu().numpy(),
+                                           run.y[rows].cpu().numpy(), n_classes, per_class)
+        run.label_matrix.copy_(weights)
+        return label_map
+
+    def _update_kept_epoch(self, run: TrainingRun) -> None:
+        """Keep this epoch's theta if its monitored loss is the lowest so far."""
+        if run.monitored < run.best_loss:
+            run.best_loss, run.best_epoch = run.monitored, run.epoch
+            run.best_state = (run.theta.detach().clone(), run.label_matrix.clone(),
+                              run.label_map)
+
+    def _check_finite(self, run: TrainingRun) -> None:
+        """Raise when an epoch's losses or theta are NaN or infinite."""
+        row = run.history[-1]
+        losses = {key: row[key] for key in ("train_loss", run.monitor)}
+        if all(math.isfinite(v) for v in losses.values()) and torch.isfinite(run.theta).all():
+            return
+        shown = ", ".join(f"{key}={value:.4g}" for key, value in losses.items())
+        raise NonFiniteError(self._non_finite_message(
+            f"training met non-finite values in epoch {run.epoch} ({shown})", run.X,
+            learning_rate=run.optimizer.param_groups[0]["lr"]))
+
+    def _non_finite_message(self, what: str, X: torch.Tensor,
+                            learning_rate: float | None = None) -> str:
+        largest = float(X.abs().max()) if X.numel() else 0.0
+        advice = [f"check that the acoustic model ({self._model_label()}) returns finite "
+                  "logits", f"scale the series (their largest magnitude is {largest:.3g}; "
+                  "try input_scaling='standard')"]
+        if learning_rate is not None:
+            advice.append(f"lower learning_rate (now {learning_rate:g})")
+        return f"{what}: {'; '.join(advice)}."
+
+    def _model_label(self) -> str:
+        spec = self.acoustic_model
+        return type(spec).__name__ if isinstance(spec, nn.Module) else repr(str(spec))
+
+    def _warn_if_still_improving(self, run: TrainingRun) -> None:
+        """``ConvergenceWarning`` when ``max_epochs`` ended a fit that was improving."""
+        if run.stop_training or run.epoch < self.max_epochs:
+            return
+        if self.n_iter_no_change is None and run.best_epoch < run.epoch:
+            return  # all epochs asked for, and the last did not improve
+        rule = ("before early stopping did" if self.n_iter_no_change is not None
+                else "while its last epoch was the best so far")
+        warnings.warn(
+            f"max_epochs={self.max_epochs} ended the fit {rule} ({run.monitor} was lowest in "
+            f"epoch {run.best_epoch}); raise max_epochs to train longer.",
+            ConvergenceWarning, stacklevel=7)
+
+    # -------------------------------------------------------------- validation
     def _check_X(self, X: Any, y: Any = None, *, fitting: bool = False) -> Any:
         """Validate X (and y when fitting); return float32 (n_series, n_channels, n_timepoints).
 
@@ -334,7 +829,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     f"{type(self).__name__} was fitted on {self.n_channels_}-channel series: "
                     f"pass a 3-D array (n_series, {self.n_channels_}, {self.n_timepoints_}).")
-        kwargs = dict(dtype=(np.float64, np.float32))
+        kwargs = dict(dtype=(np.float64, np.float32),
+                      ensure_all_finite="allow-nan" if self._nan_is_padding else True)
         if fitting:
             X, y = validate_data(self, X, y, reset=True, **kwargs)
         else:
@@ -346,7 +842,13 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     f"{error} Series must have the length seen in fit ({self.n_timepoints_} "
                     "time points): resample or pad them, or refit.") from error
-        X = np.array(X, dtype=np.float32).reshape(len(X), channels, length or X.shape[1])
+        with np.errstate(over="ignore"):
+            X = np.array(X, dtype=np.float32).reshape(len(X), channels, length or X.shape[1])
+        if np.isinf(X).any():
+            raise ValueError(
+                "X holds values beyond float32's range (about 3.4e38), which the acoustic "
+                "model computes in: rescale the series (e.g. divide them by their largest "
+                "magnitude).")
         return (X, y) if fitting else X
 
     def _check_series_shape(self, shape: tuple[int, ...]) -> None:
@@ -359,272 +861,73 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"X has series of length {shape[2]}, but {name} was fitted "
                              f"on length {self.n_timepoints_}: resample or pad them, or refit.")
 
-    # ----------------------------------------------------------------- fitting
-    def fit(self, X: Any, y: Any) -> "V2SClassifier":
-        """Learn ``theta`` for the training series.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_series, n_timepoints) or (n_series, n_channels, n_timepoints)
-            Training series; a DataFrame's rows are series.
-        y : array-like of shape (n_series,)
-            Class labels of any type.
-
-        Returns
-        -------
-        self : V2SClassifier
-            The fitted estimator.
-        """
-        self._check_params()
-        if self.input_scaling == "auto":
-            return self._fit_choosing_scaling(X, y)
-        X, y = self._check_X(X, y, fitting=True)
-        check_classification_targets(y)
-        self.classes_, y_encoded = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(f"{type(self).__name__} needs at least two classes to fit; "
-                             f"y holds 1 class ({self.classes_[0]!r}).")
-        _, self.n_channels_, self.n_timepoints_ = X.shape
-        self.input_scaling_ = self.input_scaling
-        self.__dict__.pop("input_scaling_losses_", None)  # only an "auto" fit sets it
-        self.input_mean_, self.input_scale_ = self._fit_input_scaling(X)
-        X = self._scale(X)
-        self.device_ = resolve_device(self.device)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        rng = np.random.default_rng(seed)
-        # Shuffling and dropout draw on the training device, so no step waits
-        # for a host-to-device copy.
-        generator = torch.Generator(device=self.device_).manual_seed(seed)
-
-        model = load_acoustic_model(self.acoustic_model, device=self.device_)
-        self._frozen_model = model
-        self.source_classes_ = list(model.class_names)
-        n_classes = len(self.classes_)
-        per_class = resolve_labels_per_class(self.labels_per_class, model.n_classes,
-                                             n_classes)
-        self.n_segments_ = resolve_n_segments(self.n_segments, model.input_length,
-                                              self.n_channels_ * self.n_timepoints_)
-        reprogrammer = Reprogrammer(model.input_length, self.n_timepoints_, self.n_channels_,
-                                    self.n_segments_, bool(self.mask), self.dropout)
-        reprogrammer = reprogrammer.to(self.device_)
-        network = ReprogrammedModel(model, reprogrammer)
-        train_idx, valid_idx = self._split(y_encoded, seed)
-
-        X_all = torch.from_numpy(X).to(self.device_)
-        y_all = torch.from_numpy(y_encoded.astype(np.int64)).to(self.device_)
-        y_train = y_encoded[train_idx]
-        if self.label_mapping == "random":
-            label_map = random_label_map(model.n_classes, n_classes, per_class, rng)
-            weights = mapping_matrix(label_map, model.n_classes)
-        else:
-            source_proba = self._source_proba(model, reprogrammer, X_all[train_idx])
-            weights, label_map = label_weights(self.label_mapping, source_proba, y_train,
-                                               n_classes, per_class)
-        # Updated in place by iterative maps: a CUDA graph reads it by address.
-        matrix = weights.to(self.device_)
-
-        # The series' spectra are the same every epoch: computed once, memory permitting.
-        spectra = network.cache_series_spectra(X_all)
-        train_rows = torch.as_tensor(train_idx, device=self.device_)
-        valid_rows = torch.as_tensor(valid_idx, device=self.device_)
-        X_valid, y_valid = X_all[valid_rows], y_all[valid_rows]
-        spectra_valid = _rows(spectra, valid_rows)
-        X_train, spectra_train = X_all[train_rows], _rows(spectra, train_rows)
-        optimizer = torch.optim.Adam([reprogrammer.theta], lr=self.learning_rate,
-                                     weight_decay=self.weight_decay,
-                                     fused=self.device_.type == "cuda")
-        scheduler = (torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="min", factor=0.5, patience=PLATEAU_PATIENCE)
-            if self.learning_rate_schedule == "plateau" else None)
-
-        def compute(batch: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-            log_proba = target_log_proba(
-                network(X_all[batch], generator, _rows(spectra, batch)), matrix)
-            targets = y_all[batch]
-            loss = F.nll_loss(log_proba, targets)
-            return loss, (loss.detach() * len(batch), (log_proba.argmax(1) == targets).sum())
-
-        # On a GPU the steps replay CUDA graphs (v2s_sklearn.train_step); dropout
-        # draws random numbers each step, so it keeps eager steps.
-        train_step = TrainStep(compute, [reprogrammer.theta],
-                               graphed=graphs_supported(self.device_) and self.dropout == 0)
-        self.history_ = []
-        best_loss, best, self.best_epoch_, stale = math.inf, None, 0, 0
-        epochs = self._progress(range(self.max_epochs))
-        for epoch in epochs:
-            started = time.perf_counter()
-            if epoch > 0 and self.label_mapping in ITERATIVE_MAPPINGS:
-                label_map = self._remap(network, matrix, X_train, spectra_train, y_train,
-                                        per_class)
-            reprogrammer.train()
-            order = train_rows[torch.randperm(len(train_rows), generator=generator,
-                                              device=self.device_)]
-            total_loss, correct = 0.0, 0
-            for start in range(0, len(order), self.batch_size):
-                batch_loss, batch_correct = train_step(order[start : start + self.batch_size])
-                optimizer.step()
-                total_loss += batch_loss
-                correct += batch_correct
-            row = {"epoch": epoch + 1, "learning_rate": optimizer.param_groups[0]["lr"],
-                   "train_loss": float(total_loss) / len(order),
-                   "train_accuracy": float(correct) / len(order),
-                   "valid_loss": math.nan, "valid_accuracy": math.nan}
-            if len(valid_idx):
-                reprogrammer.eval()
-                with torch.inference_mode():
-                    log_proba = self._log_proba_batches(network, matrix, X_valid,
-                                                        spectra_valid)
-                    row["valid_loss"] = float(F.nll_loss(log_proba, y_valid))
-                    row["valid_accuracy"] = float(
-                        (log_proba.argmax(1) == y_valid).float().mean())
-            row["seconds"] = time.perf_counter() - started
-            self.history_.append(row)
-            monitored = row["valid_loss"] if len(valid_idx) else row["train_loss"]
-            if scheduler is not None:
-                scheduler.step(monitored)
-            if monitored < best_loss:
-                best = (reprogrammer.theta.detach().clone(), matrix.clone(), label_map)
-                best_loss, self.best_epoch_, stale = monitored, epoch + 1, 0
-            else:
-                stale += 1
-            self._report(epochs, row)
-            if self.n_iter_no_change is not None and stale >= self.n_iter_no_change:
-                break
-        if best is None:  # every loss was NaN: keep the last theta
-            best = (reprogrammer.theta.detach(), matrix, label_map)
-            self.best_epoch_ = len(self.history_)
-        best_theta, best_matrix, best_map = best
-        self.theta_ = best_theta.cpu().numpy().astype(np.float32)
-        self.label_weights_ = best_matrix.cpu().numpy().astype(np.float64)
-        self.label_map_ = {cls: tuple(self.source_classes_[k] for k in labels)
-                           for cls, labels in zip(self.classes_, best_map)}
-        return self
-
-    def _remap(self, network: ReprogrammedModel, matrix: torch.Tensor, X: torch.Tensor,
-               spectra: torch.Tensor | None, y: np.ndarray, per_class: int
-               ) -> list[np.ndarray]:
-        """Rebuild an iterative label map from the current theta; write it into ``matrix``."""
-        network.reprogrammer.eval()
-        with torch.inference_mode():
-            proba = torch.softmax(self._logits_batches(network, X, spectra), dim=1)
-        weights, label_map = label_weights(self.label_mapping, proba.double().cpu().numpy(),
-                                           y, len(self.classes_), per_class)
-        matrix.copy_(weights)
-        return label_map
-
-    def _fit_choosing_scaling(self, X: Any, y: Any) -> "V2SClassifier":
-        """``input_scaling="auto"``: one fit per scaling of ``AUTO_SCALINGS`` (same
-        seed, so the same validation split), keeping the one of lower monitored loss."""
-        params = self.get_params(deep=False)
-        fits = [clone(self).set_params(input_scaling=scaling).fit(X, y)
-                for scaling in AUTO_SCALINGS]
-        losses = [fit._best_monitored_loss() for fit in fits]
-        # NaN losses (a diverged fit) lose: nan < x is False, so sort them last.
-        chosen = min(range(len(fits)), key=lambda i: (math.isnan(losses[i]), losses[i]))
-        self.__dict__.update({key: value for key, value in vars(fits[chosen]).items()
-                              if key not in params})
-        self.input_scaling_losses_ = dict(zip(AUTO_SCALINGS, losses))
-        return self
-
-    def _best_monitored_loss(self) -> float:
-        """The loss that chose the kept epoch: validation loss, or training loss without one."""
-        row = self.history_[self.best_epoch_ - 1]
-        return row["train_loss"] if math.isnan(row["valid_loss"]) else row["valid_loss"]
-
-    def _fit_input_scaling(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-time-point mean and scale for ``input_scaling`` (0 and 1 for None)."""
-        shape = X.shape[1:]
-        if self.input_scaling is None:
-            return np.zeros(shape, np.float32), np.ones(shape, np.float32)
-        scaler = StandardScaler(with_std=self.input_scaling == "standard")
-        scaler.fit(X.reshape(len(X), -1))
-        scale = np.ones(shape) if scaler.scale_ is None else scaler.scale_.reshape(shape)
-        return scaler.mean_.reshape(shape).astype(np.float32), scale.astype(np.float32)
-
-    def _scale(self, X: np.ndarray) -> np.ndarray:
-        """``X`` (n_series, n_channels, n_timepoints) with the fitted input scaling."""
-        if self.input_scaling_ is None:
-            return X
-        return ((X - self.input_mean_) / self.input_scale_).astype(np.float32)
-
-    def _split(self, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        """Stratified train/validation indices; no validation when it cannot be made."""
-        index = np.arange(len(y))
-        if self.validation_fraction == 0:
-            return index, index[:0]
-        try:
-            train, valid = train_test_split(index, test_size=self.validation_fraction,
-                                            stratify=y, random_state=seed)
-        except ValueError as error:
-            warnings.warn(
-                f"no stratified validation split of validation_fraction="
-                f"{self.validation_fraction} fits {len(y)} series ({error}); training on "
-                "all of them and keeping the epoch of lowest training loss. Set "
-                "validation_fraction=0 to silence this.", UserWarning, stacklevel=3)
-            return index, index[:0]
-        return np.sort(train), np.sort(valid)
-
-    def _progress(self, epochs: range):
-        if not self.verbose:
-            return epochs
-        from tqdm.auto import tqdm
-
-        return tqdm(epochs, desc=type(self).__name__, unit="epoch", leave=True)
-
-    def _report(self, epochs: Any, row: dict) -> None:
-        if not self.verbose:
-            return
-        shown = {k: round(v, 4) for k, v in row.items()
-                 if k in ("train_loss", "valid_loss", "valid_accuracy") and v == v}
-        epochs.set_postfix(shown)
-        if self.verbose > 1:
-            epochs.write(" ".join(f"{k}={v:.4g}" for k, v in row.items()))
-
     # --------------------------------------------------------------- predicting
-    @staticmethod
-    def _logits_batches(network: ReprogrammedModel, X: torch.Tensor,
-                        spectra: torch.Tensor | None = None) -> torch.Tensor:
-        """Source logits of ``X`` (no dropout in eval mode), in prediction-sized batches."""
-        chunks = (slice(i, i + PREDICT_BATCH_SIZE) for i in range(0, len(X), PREDICT_BATCH_SIZE))
-        return torch.cat([network(X[c], None, _rows(spectra, c)) for c in chunks])
+    def _build_network(self, model: FrozenAcousticModel, device: torch.device, *,
+                       theta: np.ndarray | None = None, dropout: float = 0.0,
+                       spectral: bool | str = "auto") -> ReprogrammedModel:
+        """The reprogrammed network of the fitted placement: the one function that
+        builds it, for fit (``theta`` zero, ``dropout``) and prediction (``theta_``)."""
+        reprogrammer = Reprogrammer(model.input_length, self.n_timepoints_, self.n_channels_,
+                                    self.n_segments_, self.mask_, dropout)
+        if theta is not None:
+            with torch.no_grad():
+                reprogrammer.theta.copy_(torch.from_numpy(np.asarray(theta)))
+        return ReprogrammedModel(model, reprogrammer.to(device), spectral=spectral)
 
-    @classmethod
-    def _log_proba_batches(cls, network: ReprogrammedModel, matrix: torch.Tensor,
-                           X: torch.Tensor, spectra: torch.Tensor | None = None
-                           ) -> torch.Tensor:
-        return target_log_proba(cls._logits_batches(network, X, spectra), matrix)
+    def _prediction_device(self) -> torch.device:
+        if getattr(self, "_device_at_fit", None) == "auto":
+            return resolve_device("auto")
+        return resolve_device(self.device_, fitted=True)
 
-    @staticmethod
-    def _source_proba(model: FrozenAcousticModel, reprogrammer: Reprogrammer,
-                      X: torch.Tensor) -> np.ndarray:
-        """Source-model probabilities of the padded series, theta not yet trained."""
-        with torch.inference_mode():
-            logits = torch.cat([model(reprogrammer.place(X[i : i + PREDICT_BATCH_SIZE]))
-                                for i in range(0, len(X), PREDICT_BATCH_SIZE)])
-        return torch.softmax(logits, dim=1).cpu().numpy()
+    def _fitted_acoustic_model(self, device: torch.device) -> FrozenAcousticModel:
+        """The fitted source model in ``PREDICT_DTYPE`` on ``device``, loaded once.
+
+        A file (or built-in) whose sha256 no longer matches the one recorded at
+        fit is refused: ``theta_`` was trained for that model only.
+        """
+        cache = self._acoustic_model_cache
+        if str(device) not in cache:
+            spec = self.acoustic_model_
+            if isinstance(spec, nn.Module):
+                model = copy.deepcopy(spec)
+            else:
+                model = load_acoustic_model(spec, device="cpu")
+                found = getattr(model, "sha256", None)
+                if self.acoustic_model_sha256_ is not None and found != self.acoustic_model_sha256_:
+                    raise ValueError(
+                        f"the acoustic model {spec!r} is not the one this estimator was fitted "
+                        f"with (sha256 {str(found)[:12]}..., fitted with "
+                        f"{self.acoustic_model_sha256_[:12]}...): restore that file or refit.")
+            cache.clear()  # one device at a time: a model is a few MB to 100 MB
+            cache[str(device)] = model.to(device=device, dtype=PREDICT_DTYPE)
+        return cache[str(device)]
 
     def _fitted_network(self, spectral: bool | str = "auto"
                         ) -> tuple[ReprogrammedModel, torch.Tensor, torch.device]:
-        """The fitted reprogrammed model (eval mode), its label matrix and device."""
-        device = resolve_device(self.device, fitted=True)
-        model = getattr(self, "_frozen_model", None)
-        if model is None or next(model.parameters()).device != device:
-            model = load_acoustic_model(self.acoustic_model, device=device)
-        reprogrammer = Reprogrammer(model.input_length, self.n_timepoints_, self.n_channels_,
-                                    self.n_segments_, bool(self.mask), 0.0).to(device)
-        reprogrammer.theta.data.copy_(torch.from_numpy(self.theta_))
-        reprogrammer.eval()
-        matrix = torch.as_tensor(self.label_weights_, dtype=torch.float32, device=device)
-        return ReprogrammedModel(model, reprogrammer, spectral=spectral), matrix, device
+        """The fitted reprogrammed model (eval mode, ``PREDICT_DTYPE``), its label
+        matrix and device; built from fitted attributes only."""
+        device = self._prediction_device()
+        model = self._fitted_acoustic_model(device)
+        network = self._build_network(model, device, theta=self.theta_, spectral=spectral)
+        network = network.to(PREDICT_DTYPE).eval()
+        matrix = torch.as_tensor(self.label_weights_, dtype=PREDICT_DTYPE, device=device)
+        return network, matrix, device
 
     def _predict_log_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
-        X = self._scale(self._check_X(X))
+        X = scale_series(self._check_X(X), self.input_mean_, self.input_scale_)
         network, matrix, device = self._fitted_network()
         with torch.inference_mode():
-            log_proba = self._log_proba_batches(network, matrix,
-                                                torch.from_numpy(X).to(device))
-        return log_proba.double().cpu().numpy()
+            logits = self.infer(network, torch.from_numpy(X).to(device, PREDICT_DTYPE))
+            bad = ~torch.isfinite(logits).all(dim=1)
+            if bad.any():
+                rows = torch.nonzero(bad).flatten().tolist()
+                raise NonFiniteError(self._non_finite_message(
+                    f"the acoustic model's outputs are not finite for {len(rows)} of "
+                    f"{len(X)} series (rows {rows[:10]}{'...' if len(rows) > 10 else ''})",
+                    torch.from_numpy(X)))
+            log_proba = target_log_proba(logits, matrix)
+        return log_proba.cpu().numpy()
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Log of :meth:`predict_proba`."""
@@ -640,6 +943,12 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_series, n_classes)
+
+        Raises
+        ------
+        ValueError
+            When the acoustic model's outputs for some series are not finite;
+            probabilities are never NaN.
         """
         proba = np.exp(self._predict_log_proba(X))
         return proba / proba.sum(axis=1, keepdims=True)
@@ -669,11 +978,24 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     # ---------------------------------------------------------------- plumbing
     def __getstate__(self) -> dict:
         # The working copy of the acoustic model is rebuilt from
-        # ``acoustic_model`` on demand: a built-in model's weights are reloaded
+        # ``acoustic_model_`` on demand: a built-in model's weights are reloaded
         # by name, not pickled, and a GPU copy never reaches the pickle.
-        state = self.__dict__.copy()
-        state.pop("_frozen_model", None)
+        state = dict(super().__getstate__())
+        if "_acoustic_model_cache" in state:
+            state["_acoustic_model_cache"] = {}
+        state["_v2s_version"] = __version__
+        state["_torch_version"] = torch.__version__
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        pickled = state.get("_v2s_version", "unknown (before 0.2)")
+        if pickled != __version__:
+            warnings.warn(
+                f"Trying to unpickle {type(self).__name__} from v2s-sklearn {pickled} when "
+                f"using version {__version__}. This might lead to breaking code or invalid "
+                "results. Use at your own risk.",
+                InconsistentVersionWarning, stacklevel=2)
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -681,4 +1003,18 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         # sample waveform cannot reach its 0.83 accuracy bar on blobs; the
         # benchmarks measure real accuracy.
         tags.classifier_tags.poor_score = True
+        tags.input_tags.allow_nan = self._nan_is_padding
         return tags
+
+
+def _chunks(n_rows: int) -> list[slice]:
+    """Slices of ``PREDICT_BATCH_SIZE`` rows covering ``range(n_rows)``."""
+    return [slice(i, i + PREDICT_BATCH_SIZE) for i in range(0, n_rows, PREDICT_BATCH_SIZE)]
+
+
+def _is_model_name(spec: str | os.PathLike) -> bool:
+    """Whether ``spec`` names a built-in or CREPE model rather than a file."""
+    from .acoustic.crepe import CREPE_MODELS
+    from .acoustic.registry import available_models
+
+    return isinstance(spec, str) and (spec in available_models() or spec in CREPE_MODELS)

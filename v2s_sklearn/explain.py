@@ -21,6 +21,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from .label_mapping import target_log_proba
+from .scaling import scale_series
 
 _BATCH = 64
 
@@ -78,11 +79,13 @@ def saliency(classifier: Any, X: Any, target: Any = None, *,
     # The waveform path: the STFT-domain one does not differentiate w.r.t. x.
     network, matrix, device = classifier._fitted_network(spectral=False)
     # Gradients are taken w.r.t. the values as given, through the input scaling.
-    mean = torch.from_numpy(classifier.input_mean_).to(device)
-    scale = torch.from_numpy(classifier.input_scale_).to(device)
+    dtype = matrix.dtype
+    mean = torch.from_numpy(classifier.input_mean_).to(device, dtype)
+    scale = torch.from_numpy(classifier.input_scale_).to(device, dtype)
     grads = []
     for start in range(0, len(series), _BATCH):
-        x = torch.from_numpy(series[start : start + _BATCH]).to(device).requires_grad_()
+        x = torch.from_numpy(series[start : start + _BATCH]).to(device, dtype)
+        x.requires_grad_()
         log_proba = target_log_proba(network((x - mean) / scale), matrix)
         # Without a target, the predicted class, read off this same forward pass.
         chosen = (log_proba.argmax(1) if targets is None else
@@ -119,8 +122,9 @@ def attention(classifier: Any, X: Any) -> np.ndarray:
         If the source model has no attention layer.
     """
     check_is_fitted(classifier)
-    series = classifier._scale(classifier._check_X(X))
-    network, _, device = classifier._fitted_network(spectral=False)
+    series = scale_series(classifier._check_X(X), classifier.input_mean_,
+                          classifier.input_scale_)
+    network, matrix, device = classifier._fitted_network(spectral=False)
     module = network.model.module
     if not hasattr(module, "last_attention_"):
         raise ValueError(f"the source model ({type(module).__name__}) records no attention; "
@@ -132,7 +136,7 @@ def attention(classifier: Any, X: Any) -> np.ndarray:
     weights = []
     with torch.inference_mode():
         for start in range(0, len(series), _BATCH):
-            network(torch.from_numpy(series[start : start + _BATCH]).to(device))
+            network(torch.from_numpy(series[start : start + _BATCH]).to(device, matrix.dtype))
             frames = module.last_attention_.cpu().numpy()  # (batch, n_frames)
             centres = np.arange(frames.shape[1]) * hop
             # A frame's weight is spread over the hop of samples it owns, so the
