@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 pytest.importorskip("sktime")
 
@@ -21,6 +22,7 @@ from sktime.datasets import load_basic_motions, load_japanese_vowels, load_plaid
 from sktime.datatypes import convert  # noqa: E402
 
 from v2s_sklearn import V2SClassifier  # noqa: E402
+from v2s_sklearn.scaling import scale_series  # noqa: E402
 from v2s_sklearn.sktime import V2STimeSeriesClassifier, pad_series  # noqa: E402
 
 FAST = dict(batch_size=8, validation_fraction=0.0, random_state=0, device="cpu")
@@ -37,8 +39,9 @@ def _lengths(X: pd.DataFrame) -> np.ndarray:
 
 
 def _padded_by_hand(X: pd.DataFrame, length: int) -> np.ndarray:
-    """Reference padding: each channel's values first, zeros after."""
-    out = np.zeros((len(X), X.shape[1], length), dtype=np.float32)
+    """Reference padding: each channel's values first, then NaN, which the inner
+    estimator reads as padding (placed as silence after input scaling)."""
+    out = np.full((len(X), X.shape[1], length), np.nan, dtype=np.float32)
     for i in range(len(X)):
         for c in range(X.shape[1]):
             values = X.iloc[i, c].to_numpy()[:length]
@@ -215,3 +218,28 @@ def test_clear_errors():
     X_long[:2] += 1.0
     with pytest.raises(ValueError, match="16000"):
         V2STimeSeriesClassifier(max_epochs=1, **FAST).fit(X_long, np.array(["a", "a", "b", "b"]))
+
+
+# ------------------------------------------------------------------ padding
+@pytest.mark.parametrize("input_scaling", ["standard", "center", "auto"])
+def test_padding_stays_silent_after_input_scaling(input_scaling):
+    X, y = load_japanese_vowels(split="train")
+    train = _per_class(y, 3)
+    clf = V2STimeSeriesClassifier(max_epochs=1, input_scaling=input_scaling, **FAST)
+    clf.fit(X.iloc[train], y[train])
+    inner = clf.estimator_
+    padded = _padded_by_hand(X.iloc[train], clf.series_length_)
+    is_padding = np.isnan(padded)
+    assert is_padding.any()  # really unequal lengths
+    placed = scale_series(inner._check_X(padded), inner.input_mean_, inner.input_scale_)
+    assert (placed[is_padding] == 0).all()
+    # The statistics come from observed values only, not from the padding.
+    if inner.input_scaling_ is not None:
+        np.testing.assert_allclose(inner.input_mean_, np.nanmean(padded, axis=0),
+                                   rtol=1e-4, atol=1e-5)
+    # The waveform the source model hears is silent (theta aside) on the padding.
+    network, _, _ = inner._fitted_network(spectral=False)
+    waveform = network.reprogrammer.place(torch.from_numpy(placed).double())
+    positions = network.reprogrammer.index.reshape(network.reprogrammer.n_copies, -1)[0]
+    assert (waveform[:, positions][torch.from_numpy(is_padding.reshape(len(padded), -1))]
+            == 0).all()

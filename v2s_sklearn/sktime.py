@@ -43,12 +43,25 @@ def _as_series_list(X: np.ndarray | list[pd.DataFrame]) -> list[np.ndarray]:
     return [np.asarray(frame.to_numpy(dtype=np.float64), dtype=np.float32).T for frame in X]
 
 
-def pad_series(series: list[np.ndarray], length: int) -> tuple[np.ndarray, int]:
-    """Zero-pad (or truncate) each series to ``length`` time points.
+class _PaddedV2SClassifier(V2SClassifier):
+    """The adapter's inner estimator: NaN in X marks padding.
+
+    Padding is left out of the input scaling's statistics and placed as
+    zeros after scaling (:func:`v2s_sklearn.scaling.scale_series`), so the
+    tail of a short series stays silent whatever ``input_scaling`` does.
+    """
+
+    _nan_is_padding = True
+
+
+def pad_series(series: list[np.ndarray], length: int,
+               fill_value: float = 0.0) -> tuple[np.ndarray, int]:
+    """Pad (or truncate) each series to ``length`` time points.
 
     Each channel keeps its values from its first time point; the time points
-    after its own length are zeros, so a channel occupies its own length of
-    its slot in the acoustic model's input and the rest of the slot is silence.
+    after its own length are ``fill_value``, so a channel occupies its own
+    length of its slot in the acoustic model's input and the rest of the slot
+    is silence.
 
     Parameters
     ----------
@@ -56,6 +69,9 @@ def pad_series(series: list[np.ndarray], length: int) -> tuple[np.ndarray, int]:
         Series with the same number of channels.
     length : int
         Time points of the result.
+    fill_value : float, default=0.0
+        What pads; the adapter pads with NaN, which its inner estimator places
+        as zeros after input scaling.
 
     Returns
     -------
@@ -64,7 +80,7 @@ def pad_series(series: list[np.ndarray], length: int) -> tuple[np.ndarray, int]:
         How many series were longer than ``length`` and lost their tail.
     """
     n_channels = series[0].shape[0]
-    padded = np.zeros((len(series), n_channels, length), dtype=np.float32)
+    padded = np.full((len(series), n_channels, length), fill_value, dtype=np.float32)
     n_truncated = 0
     for i, values in enumerate(series):
         kept = min(values.shape[1], length)
@@ -88,7 +104,8 @@ class V2STimeSeriesClassifier(BaseClassifier):
 
     Unequal-length series are zero-padded at the end to the longest training
     length, ``series_length_``: every channel of a series starts at the start
-    of its slot and the rest of the slot is zeros. At prediction, shorter
+    of its slot and the rest of the slot is zeros. The padding stays zero
+    (silence) after input scaling, and is left out of the scaling's statistics. At prediction, shorter
     series are padded the same way; longer series are truncated to
     ``series_length_`` with a ``UserWarning`` (their tail is dropped), because
     the slots, and so ``theta``, are fixed by the fit.
@@ -127,7 +144,11 @@ class V2STimeSeriesClassifier(BaseClassifier):
     weight_decay : float, default=0.0
         L2 penalty on ``theta``.
     learning_rate : float, default=0.05
-        Adam step size.
+        Step size of the optimizer.
+    optimizer : {"adam", "adamw", "sgd"} or torch.optim.Optimizer subclass, default="adam"
+        What updates ``theta``; see ``V2SClassifier``.
+    optimizer_params : dict or None, default=None
+        Further options of the optimizer.
     learning_rate_schedule : {"constant", "plateau"}, default="plateau"
         See ``V2SClassifier``.
     max_epochs : int, default=100
@@ -140,6 +161,11 @@ class V2STimeSeriesClassifier(BaseClassifier):
     n_iter_no_change : int or None, default=20
         Stop after this many epochs without a lower validation loss; None
         trains for ``max_epochs``.
+    tol : float, default=0.0
+        The improvement an epoch must make to reset early stopping's count.
+    callbacks : list of Callback or None, default=None
+        Training callbacks (:mod:`v2s_sklearn.training`), given to the inner
+        estimator.
     device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when present, else the CPU.
     random_state : int, RandomState instance or None, default=None
@@ -152,7 +178,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
     Attributes
     ----------
     estimator_ : V2SClassifier
-        The fitted inner estimator; ``estimator_.history_``,
+        The fitted inner estimator (a private subclass that reads NaN as padding); ``estimator_.history_``,
         ``estimator_.theta_`` and ``estimator_.label_map_`` describe the fit.
     classes_ : ndarray of shape (n_classes,)
         Class labels, sorted (set by sktime's ``fit``).
@@ -230,11 +256,15 @@ class V2STimeSeriesClassifier(BaseClassifier):
         dropout: float = 0.0,
         weight_decay: float = 0.0,
         learning_rate: float = 0.05,
+        optimizer: str | type[torch.optim.Optimizer] = "adam",
+        optimizer_params: dict[str, Any] | None = None,
         learning_rate_schedule: str = "plateau",
         max_epochs: int = 100,
         batch_size: int = 32,
         validation_fraction: float = 0.1,
         n_iter_no_change: int | None = 20,
+        tol: float = 0.0,
+        callbacks: list | None = None,
         device: str | torch.device = "auto",
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
@@ -248,11 +278,15 @@ class V2STimeSeriesClassifier(BaseClassifier):
         self.dropout = dropout
         self.weight_decay = weight_decay
         self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
         self.learning_rate_schedule = learning_rate_schedule
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.callbacks = callbacks
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -296,8 +330,8 @@ class V2STimeSeriesClassifier(BaseClassifier):
         self.n_channels_ = int(series[0].shape[0])
         self.series_length_ = int(lengths.max())
         self.min_series_length_ = int(lengths.min())
-        padded, _ = pad_series(series, self.series_length_)
-        self.estimator_ = V2SClassifier(**self._custom_inner_params())
+        padded, _ = pad_series(series, self.series_length_, fill_value=np.nan)
+        self.estimator_ = _PaddedV2SClassifier(**self._custom_inner_params())
         self.estimator_.fit(padded, np.asarray(y))
         return self
 
@@ -311,7 +345,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
                 f"{type(self).__name__} was fitted on {self.n_channels_}-channel series; "
                 "pass series with the channels seen in fit.")
         self._custom_check_finite(series)
-        padded, n_truncated = pad_series(series, self.series_length_)
+        padded, n_truncated = pad_series(series, self.series_length_, fill_value=np.nan)
         if n_truncated:
             warnings.warn(
                 f"{n_truncated} of {len(series)} series are longer than the longest "
