@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pickle
+import re
 import shutil
+import struct
+import zipfile
 
 import pytest
 import torch
@@ -87,8 +91,8 @@ def test_load_from_a_checkpoint_and_from_a_pickled_module(tmp_path):
         expected = module(x)
     save_checkpoint(module, tmp_path / "m.pt", "attrnn", {"class_names": ["a", "b", "c", "d"]})
     torch.save(module, tmp_path / "whole.pt")
-    for path in (tmp_path / "m.pt", tmp_path / "whole.pt"):
-        loaded = load_acoustic_model(path)
+    for path, trust in ((tmp_path / "m.pt", False), (tmp_path / "whole.pt", True)):
+        loaded = load_acoustic_model(path, trust_pickle=trust)
         assert loaded.class_names == ["a", "b", "c", "d"]
         with torch.no_grad():
             torch.testing.assert_close(loaded(x), expected)
@@ -113,3 +117,81 @@ def test_a_plain_module_without_metadata_gets_default_names():
     model = load_acoustic_model(Tiny())
     assert model.class_names == [f"class_{i}" for i in range(5)]
     assert model.input_length == 16000
+
+
+# ----------------------------------------------------------- files are safe and pinned
+class _Payload:
+    """Unpickling this creates ``marker``: stands for any code a pickle can run."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("writer", ["torch.save", "pickle.dump"])
+def test_a_pickle_runs_no_code_without_trust_pickle(tmp_path, writer):
+    marker, path = tmp_path / "marker", tmp_path / "payload.pt"
+    if writer == "torch.save":
+        torch.save(_Payload(marker), path)
+    else:
+        path.write_bytes(pickle.dumps(_Payload(marker)))
+    with pytest.raises(ValueError, match=rf"{re.escape(str(path))}.*trust_pickle=True.*runs"):
+        load_acoustic_model(path)
+    assert not marker.exists()
+    # The opt-in really unpickles (running the payload), then refuses a non-module.
+    with pytest.raises(ValueError, match="not an acoustic model|could not be unpickled"):
+        load_acoustic_model(path, trust_pickle=True)
+    assert marker.exists()
+
+
+def _small_attrnn() -> AttRNN:
+    torch.manual_seed(0)
+    return AttRNN(["a", "b", "c"], n_mels=20, rnn_units=8).eval()
+
+
+def _flip_in_largest_member(path, n_bytes=64) -> str:
+    """Flip ``n_bytes`` in the middle of the archive's largest member; return its name."""
+    with zipfile.ZipFile(path) as archive:
+        info = max(archive.infolist(), key=lambda i: i.file_size)
+    data = bytearray(path.read_bytes())
+    name_length, extra_length = struct.unpack("<HH", data[info.header_offset + 26:
+                                                          info.header_offset + 30])
+    start = info.header_offset + 30 + name_length + extra_length + info.file_size // 2
+    for i in range(start - n_bytes // 2, start + n_bytes // 2):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return info.filename
+
+
+def test_a_corrupted_checkpoint_is_refused_naming_the_file_and_member(tmp_path):
+    path = tmp_path / "m.pt"
+    save_checkpoint(_small_attrnn(), path, "attrnn",
+                    {"class_names": ["a", "b", "c"], "n_mels": 20, "rnn_units": 8})
+    member = _flip_in_largest_member(path)  # torch.load alone ignores the CRC
+    pattern = rf"{re.escape(str(path))} is corrupted: archive member '{re.escape(member)}'.*CRC"
+    with pytest.raises(ValueError, match=pattern):
+        load_acoustic_model(path)
+    with pytest.raises(ValueError, match=pattern):
+        load_checkpoint(path)
+
+
+def test_a_corrupted_torchscript_file_is_refused(tmp_path):
+    path = tmp_path / "scripted.pt"
+    torch.jit.save(torch.jit.script(torch.nn.Linear(16000, 3)), str(path))
+    assert load_acoustic_model(path).n_classes == 3  # intact, it loads
+    member = _flip_in_largest_member(path)
+    with pytest.raises(ValueError, match=rf"{re.escape(str(path))}.*{re.escape(member)}.*CRC"):
+        load_acoustic_model(path)
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.99, 0.0])
+def test_a_truncated_checkpoint_is_refused_naming_the_file(tmp_path, keep):
+    path = tmp_path / "m.pt"
+    save_checkpoint(_small_attrnn(), path, "attrnn",
+                    {"class_names": ["a", "b", "c"], "n_mels": 20, "rnn_units": 8})
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(ValueError, match=rf"{re.escape(str(path))} is (truncated|empty)"):
+        load_acoustic_model(path)

