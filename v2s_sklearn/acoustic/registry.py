@@ -56,7 +56,8 @@ class FrozenAcousticModel(nn.Module):
     """A source model that cannot be trained: eval mode, no gradients to its weights.
 
     Gradients still flow through it to its input, which is all reprogramming
-    needs. ``train()`` is a no-op, so batch-norm statistics never move.
+    needs. ``train()`` keeps the wrapper and every submodule in eval mode, so
+    batch-norm statistics never move.
 
     Attributes
     ----------
@@ -96,6 +97,9 @@ class FrozenAcousticModel(nn.Module):
             parameter.requires_grad_(False)
         if optimize and hasattr(module, "fold_frozen"):
             module.fold_frozen()
+        # Modules created by folding and this wrapper itself start in training
+        # mode; everything reports eval mode from now on (see train()).
+        self.train(False)
         # cuDNN refuses to backpropagate through an RNN in eval mode. An RNN
         # without dropout computes the same in either mode, so those switch to
         # training mode for CUDA calls that need gradients (elsewhere eval
@@ -140,22 +144,34 @@ class FrozenAcousticModel(nn.Module):
         """Logits from front-end features (models with a ``spectral_frontend``)."""
         return self._run(self.module.classify, features)
 
-    def train(self, mode: bool = True) -> "FrozenAcousticModel":
-        return self  # frozen: always in eval mode
+    def train(self, mode: bool = True) -> FrozenAcousticModel:
+        """Keep the wrapper and every submodule in eval mode, whatever ``mode`` is.
+
+        A parent's ``train()`` reaches here too, so batch-norm statistics never
+        move and dropout never fires inside the source model.
+        """
+        return super().train(False)
 
     def _run(self, method, inputs: torch.Tensor) -> torch.Tensor:
         backward = inputs.is_cuda and torch.is_grad_enabled()
         for rnn in self._switchable_rnns:
             rnn.training = backward
-        if not inputs.is_cuda:
-            return method(inputs)
-        # Full float32 in cuDNN (no TF32 convolutions or RNNs), so a model
-        # fitted on a GPU predicts on a CPU as it did on the GPU.
-        cudnn = torch.backends.cudnn
-        with cudnn.flags(enabled=not (backward and self._avoid_cudnn),
-                         benchmark=cudnn.benchmark, deterministic=cudnn.deterministic,
-                         allow_tf32=False):
-            return method(inputs)
+        try:
+            if not inputs.is_cuda:
+                return method(inputs)
+            # Full float32 in cuDNN (no TF32 convolutions or RNNs), so a model
+            # fitted on a GPU predicts on a CPU as it did on the GPU.
+            cudnn = torch.backends.cudnn
+            with cudnn.flags(enabled=not (backward and self._avoid_cudnn),
+                             benchmark=cudnn.benchmark, deterministic=cudnn.deterministic,
+                             allow_tf32=False):
+                return method(inputs)
+        finally:
+            # Training mode is for this call only: the cuDNN RNN's autograd
+            # node saved the mode at forward time, so backward still works and
+            # between calls the model reports eval mode.
+            for rnn in self._switchable_rnns:
+                rnn.training = False
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         return self._run(self.module, waveform)
