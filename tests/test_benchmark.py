@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from v2s_sklearn.benchmark import (
+from v2s_sklearn.benchmarking import (
     CSV_COLUMNS,
     BenchmarkConfig,
     MiniRocketRidge,
