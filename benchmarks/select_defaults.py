@@ -28,7 +28,7 @@ before they become options:
 - ``"second_model": name``: every fit gets a partner with
   ``acoustic_model=name`` (same seed and parameters), their probabilities
   averaged: an ensemble over source models;
-- ``"method": "minirocket"``: MiniRocket (``v2s_sklearn.benchmark.MiniRocketRidge``,
+- ``"method": "minirocket"``: MiniRocket (``v2s_sklearn.benchmarking.MiniRocketRidge``,
   the benchmark's recipe) instead of V2S on the same cuts, so candidates can be
   read against the method to beat without touching TEST.
 
@@ -134,7 +134,7 @@ def evaluate(name: str, data_dir: str | None, params: dict, repeat: int,
 def evaluate_other(name: str, params: dict, repeat: int, X_fit: np.ndarray,
                    X_hold: np.ndarray, y_fit: np.ndarray, y_hold: np.ndarray) -> dict:
     """The ``"method"`` experiment: another classifier on the same cut."""
-    from v2s_sklearn.benchmark import MiniRocketRidge
+    from v2s_sklearn.benchmarking import MiniRocketRidge
 
     if params["method"] != "minirocket":
         raise ValueError(f"unknown method experiment {params['method']!r}; use 'minirocket'")

@@ -288,7 +288,7 @@ def measure(args: argparse.Namespace) -> dict:
 def fit_times(args: argparse.Namespace) -> list[dict]:
     """Fit V2SClassifier (defaults) and MiniRocket on each dataset in one process."""
     from v2s_sklearn import V2SClassifier
-    from v2s_sklearn.benchmark import MiniRocketRidge
+    from v2s_sklearn.benchmarking import MiniRocketRidge
 
     def minirocket():  # the recipe `v2s benchmark` times (docs/benchmarks.md)
         return MiniRocketRidge(random_state=0)

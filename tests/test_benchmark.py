@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from v2s_sklearn.benchmark import (
+import v2s_sklearn
+from v2s_sklearn import benchmarking
+from v2s_sklearn.benchmarking import (
     CSV_COLUMNS,
     BenchmarkConfig,
     MiniRocketRidge,
@@ -183,3 +192,37 @@ def test_reference_table_puts_the_paper_beside_ours(tmp_path):
     v2s_row = next(line for line in summary if line.startswith("| v2s |"))
     # v2s: mean 0.7333, wins Toy only, rank (2 + 2 + 1) / 3
     assert "| 3 | 0.7333 | 1.67 | 1 |" in v2s_row
+
+
+# ------------------------------------------------ the benchmark is outside the library's core
+def test_the_estimator_does_not_import_the_benchmark():
+    code = ("import sys, v2s_sklearn, v2s_sklearn.classifier, v2s_sklearn.ensemble, "
+            "v2s_sklearn.explain, v2s_sklearn.datasets, v2s_sklearn.acoustic; "
+            "loaded = [m for m in sys.modules if m.startswith('v2s_sklearn.benchmark')]; "
+            "assert not loaded, loaded")
+    # The subprocess imports the same copy of the package as this test.
+    root = str(Path(v2s_sklearn.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_benchmark_modules_import_only_the_ones_below_them():
+    order = ["config", "baselines", "methods", "data", "sink", "reports", "runner", "cli"]
+    folder = Path(benchmarking.__file__).parent
+    assert sorted(p.stem for p in folder.glob("*.py")) == sorted([*order, "__init__"])
+    for i, name in enumerate(order):
+        tree = ast.parse((folder / f"{name}.py").read_text())
+        siblings = {node.module.split(".")[0] for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.level == 1}
+        assert siblings <= set(order[:i]), f"{name} imports {siblings - set(order[:i])}"
+
+
+def test_the_old_module_is_a_deprecated_alias_of_the_package():
+    sys.modules.pop("v2s_sklearn.benchmark", None)  # so importing it runs (and warns) again
+    with pytest.warns(FutureWarning, match="v2s_sklearn.benchmarking"):
+        old = importlib.import_module("v2s_sklearn.benchmark")
+    assert old.__all__ == benchmarking.__all__
+    assert all(getattr(old, name) is getattr(benchmarking, name) for name in old.__all__)

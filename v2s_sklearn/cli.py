@@ -70,7 +70,7 @@ def _pretrain(args: argparse.Namespace) -> None:
 
 
 def _benchmark(args: argparse.Namespace) -> None:
-    from .benchmark import run_from_args
+    from .benchmarking import run_from_args
 
     run_from_args(args)
 
@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain.add_argument("--description", default="")
     pretrain.set_defaults(func=_pretrain)
 
-    from .benchmark import add_arguments as add_benchmark_arguments
+    from .benchmarking import add_arguments as add_benchmark_arguments
 
     benchmark = commands.add_parser("benchmark", help="test accuracy and fit/predict time "
                                     "of V2S and MiniRocket on UCR datasets (CSV, .md, .png)")

@@ -1,12 +1,18 @@
 """Saving and loading acoustic models as plain tensors plus a small config.
 
 The file is read with ``torch.load(weights_only=True)``, so opening it never
-executes code, unlike a pickled ``nn.Module``.
+executes code, unlike a pickled ``nn.Module``. ``torch.save`` writes a zip
+archive whose members carry CRC-32 checksums that ``torch.load`` never checks;
+:func:`verify_archive` checks them first, so a corrupted file is refused
+instead of loading wrong weights.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +22,14 @@ from torch import nn
 from .architectures import ARCHITECTURES
 
 FORMAT = "v2s-acoustic/1"
+
+# The first bytes of a zip archive: every torch.save (since torch 1.6) and
+# torch.jit.save file starts with them.
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+class NotACheckpointError(ValueError):
+    """The file is intact but is not a v2s checkpoint; another format may read it."""
 
 
 def save_checkpoint(
@@ -32,6 +46,7 @@ def save_checkpoint(
 
 
 def sha256_of(path: str | Path) -> str:
+    """Hex sha256 of the file at ``path``, read in blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -39,15 +54,62 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def load_checkpoint(path: str | Path) -> nn.Module:
-    """Rebuild the model stored at ``path`` (on the CPU, in eval mode)."""
-    path = Path(path)
+def verify_archive(data: bytes, path: str | Path) -> None:
+    """Refuse the bytes of a model file that are truncated or corrupted.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    path : str or Path
+        Where ``data`` came from, for messages.
+
+    Raises
+    ------
+    ValueError
+        If ``data`` is empty, or is a zip archive (a ``torch.save`` or
+        TorchScript file) that cannot be read or whose member fails its CRC-32
+        check. Other files (legacy ``torch.save`` format, plain pickles) carry
+        no checksums and pass unchecked.
+    """
+    if not data:
+        raise ValueError(f"{path} is empty")
+    if not data.startswith(_ZIP_MAGIC):
+        return
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # truncated or foreign files fail inside torch
-        raise ValueError(f"{path} is not a readable acoustic-model checkpoint: {error}") from error
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as error:
+        # A truncated archive has lost its central directory (the zip's index).
+        raise ValueError(f"{path} is truncated or corrupted: it starts as a zip archive "
+                         f"(torch.save / TorchScript) but cannot be read as one ({error})"
+                         ) from error
+    if bad is not None:
+        raise ValueError(f"{path} is corrupted: archive member {bad!r} fails its CRC-32 "
+                         "check (the file was damaged or modified after it was saved)")
+
+
+def checkpoint_from_bytes(data: bytes, path: str | Path) -> nn.Module:
+    """Rebuild the model of a checkpoint's bytes (on the CPU, in eval mode).
+
+    The caller has checked ``data`` with :func:`verify_archive`; ``path`` only
+    names the file in messages. Reading the bytes once lets the caller hash,
+    check and load the very same content.
+
+    Raises
+    ------
+    NotACheckpointError
+        If ``data`` is not a v2s checkpoint (another format may read it).
+    ValueError
+        If it is one whose architecture is unknown.
+    """
+    try:
+        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as error:  # foreign files fail inside torch
+        raise NotACheckpointError(f"{path} is not a readable acoustic-model checkpoint: "
+                                  f"{error}") from error
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a v2s acoustic-model checkpoint ({FORMAT})")
+        raise NotACheckpointError(f"{path} is not a v2s acoustic-model checkpoint ({FORMAT})")
     architecture = payload["architecture"]
     if architecture not in ARCHITECTURES:
         raise ValueError(f"{path}: unknown architecture {architecture!r}; "
@@ -56,6 +118,21 @@ def load_checkpoint(path: str | Path) -> nn.Module:
     model.load_state_dict(payload["state_dict"])
     model.metadata = payload.get("metadata", {})
     return model.eval()
+
+
+def load_checkpoint(path: str | Path) -> nn.Module:
+    """Rebuild the model stored at ``path`` (on the CPU, in eval mode).
+
+    Raises
+    ------
+    ValueError
+        If the file is truncated or corrupted (:func:`verify_archive`), or is
+        not a v2s checkpoint (:class:`NotACheckpointError`).
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    verify_archive(data, path)
+    return checkpoint_from_bytes(data, path)
 
 
 def publish_checkpoint(source: str | Path, name: str, weights_dir: str | Path,

@@ -1,0 +1,109 @@
+"""``v2s benchmark``'s options and the run from parsed arguments."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .config import (
+    DEFAULT_SEARCH_DROPOUT,
+    DEFAULT_SEARCH_FOLDS,
+    DEFAULT_SEARCH_SEGMENTS,
+    BenchmarkConfig,
+    BenchmarkResult,
+)
+from .methods import DEFAULT_METHODS, METHODS, check_methods
+from .reports import summary_table
+from .runner import run_benchmark
+
+
+def _csv_list(kind: Callable[[str], Any]) -> Callable[[str], list]:
+    def parse(text: str) -> list:
+        try:
+            values = [kind(v.strip()) for v in text.split(",") if v.strip()]
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from error
+        if not values:
+            raise argparse.ArgumentTypeError("expected a comma-separated list")
+        return values
+    return parse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``v2s benchmark``'s options to ``parser``."""
+    parser.add_argument("--data-dir", default=None,
+                        help="folder of UCR datasets (NAME/NAME_TRAIN.tsv or .ts); default: "
+                             "the univariate datasets sktime ships")
+    parser.add_argument("--datasets", type=_csv_list(str), default=None,
+                        help="comma-separated names (default: every dataset in --data-dir)")
+    parser.add_argument("--methods", type=_csv_list(str), default=",".join(DEFAULT_METHODS),
+                        help=f"comma-separated, from {', '.join(METHODS)} "
+                             "(default %(default)s)")
+    parser.add_argument("--output", default="benchmark.csv",
+                        help="results CSV; the .md report and .png plot share its stem "
+                             "(default %(default)s)")
+    parser.add_argument("--reference", default=None,
+                        help="CSV of published accuracies (e.g. ../shared/reference/"
+                             "paper_table2.csv) shown beside ours in the .md only")
+    parser.add_argument("--max-epochs", type=int, default=None,
+                        help="override V2SClassifier's max_epochs (quick runs; recorded "
+                             "in the report)")
+    parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--search", action="store_true",
+                        help="also run v2s-search: the paper's protocol, dropout and "
+                             "n_segments chosen by stratified k-fold CV on TRAIN")
+    parser.add_argument("--search-dropout", type=_csv_list(float),
+                        default=",".join(map(str, DEFAULT_SEARCH_DROPOUT)), help="(default %(default)s)")
+    parser.add_argument("--search-segments", type=_csv_list(int),
+                        default=",".join(map(str, DEFAULT_SEARCH_SEGMENTS)), help="(default %(default)s)")
+    parser.add_argument("--search-folds", type=int, default=DEFAULT_SEARCH_FOLDS,
+                        help="capped by the smallest class count (default %(default)s)")
+    parser.add_argument("--search-jobs", type=int, default=1,
+                        help="parallel processes of v2s-search (default %(default)s)")
+    parser.add_argument("--max-train", type=int, default=None,
+                        help="score on a stratified subset of TRAIN (quick checks only)")
+    parser.add_argument("--max-test", type=int, default=None,
+                        help="score on a stratified subset of TEST (quick checks only)")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the rows already in --output and run the missing ones")
+
+
+def run_from_args(args: argparse.Namespace) -> BenchmarkResult:
+    """Run ``v2s benchmark`` from parsed arguments; exit status 1 if any pair failed."""
+    for name in ("max_epochs", "search_folds", "max_train", "max_test"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise SystemExit(f"v2s benchmark: --{name.replace('_', '-')} must be >= 1; "
+                             f"got {value}")
+    methods = list(args.methods)
+    if args.search and "v2s-search" not in methods:
+        methods.append("v2s-search")
+    try:
+        methods = check_methods(methods)
+    except ValueError as error:
+        raise SystemExit(f"v2s benchmark: {error}") from None
+    if args.reference is not None and not Path(args.reference).exists():
+        raise SystemExit(f"v2s benchmark: --reference {args.reference} does not exist")
+    config = BenchmarkConfig(random_state=args.random_state, device=args.device,
+                             max_epochs=args.max_epochs, search_dropout=args.search_dropout,
+                             search_segments=args.search_segments,
+                             search_folds=args.search_folds, search_jobs=args.search_jobs,
+                             max_train=args.max_train,
+                             max_test=args.max_test)
+    outcome = run_benchmark(args.datasets, methods, args.output, args.data_dir, config,
+                            args.reference, args.resume,
+                            log=lambda line: print(line, flush=True))
+    print(f"results: {outcome.csv_path}, report: {outcome.markdown_path}, "
+          f"plot: {outcome.plot_path}")
+    if len(outcome.results):
+        print(summary_table(outcome.results, methods))
+    if outcome.failures:
+        print(f"{len(outcome.failures)} dataset/method pair(s) failed:", file=sys.stderr)
+        for dataset, method, message in outcome.failures:
+            print(f"  {dataset} {method}: {message}", file=sys.stderr)
+        raise SystemExit(1)
+    return outcome
