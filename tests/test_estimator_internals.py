@@ -371,3 +371,27 @@ def test_verbose_true_is_accepted(italy, capsys):
     X, y = italy
     V2SClassifier(**ONE_EPOCH, verbose=True).fit(X, y)
     assert "epoch" in capsys.readouterr().err
+
+
+# -------------------------------------------- 6. models from a path are pinned
+def test_a_model_file_is_stored_absolute_and_pinned_by_sha256(italy, tmp_path, monkeypatch):
+    from v2s_sklearn.acoustic.checkpoint import load_checkpoint, save_checkpoint
+
+    X, y = italy
+    torch.manual_seed(0)
+    names = [f"w{i}" for i in range(4)]
+    save_checkpoint(AttRNN(names), tmp_path / "source.pt", "attrnn", {"class_names": names})
+    monkeypatch.chdir(tmp_path)
+    clf = V2SClassifier(**ONE_EPOCH, acoustic_model="source.pt").fit(X, y)
+    assert clf.acoustic_model_ == str(tmp_path / "source.pt")
+    assert len(clf.acoustic_model_sha256_) == 64
+    blob = pickle.dumps(clf)
+    monkeypatch.chdir("/")  # the relative path no longer leads there; the fitted one does
+    expected = pickle.loads(blob).predict_proba(X)
+    # Retrained weights at the same path: theta_ was not trained for them.
+    torch.manual_seed(1)
+    save_checkpoint(AttRNN(names), tmp_path / "source.pt", "attrnn", {"class_names": names})
+    assert load_checkpoint(tmp_path / "source.pt") is not None  # a valid file, just another
+    with pytest.raises(ValueError, match="not the one this estimator was fitted with"):
+        pickle.loads(blob).predict_proba(X)
+    assert np.isfinite(expected).all()
