@@ -159,5 +159,19 @@ def publish_checkpoint(source: str | Path, name: str, weights_dir: str | Path,
         "description": description,
         "metadata": getattr(model, "metadata", {}),
     }
+    reference = Path(str(source) + ".reference.npy")  # pretrain.reference.reference_path
+    if reference.exists():
+        shutil.copyfile(reference, weights_dir / (filename + ".reference.npy"))
+        manifest[name]["reference_outputs"] = reference_entry(weights_dir, filename)
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest[name]
+
+
+def reference_entry(weights_dir: str | Path, filename: str) -> dict[str, Any]:
+    """Manifest entry of the reference logits shipped beside the weights ``filename``."""
+    import numpy as np
+
+    path = Path(weights_dir) / (filename + ".reference.npy")
+    outputs = np.load(path)
+    return {"file": path.name, "sha256": sha256_of(path), "n_clips": int(len(outputs)),
+            "split": "test speakers, stratified by word (pretrain/reference.py)"}

@@ -52,6 +52,37 @@ def model_info(name: str) -> dict[str, Any]:
     return dict(manifest[name])
 
 
+def reference_outputs(name: str):
+    """Logits of built-in model ``name`` on held-out source clips (its reference sample).
+
+    Made by the pretraining recipe (:mod:`v2s_sklearn.pretrain.reference`) on
+    clips of the corpus's test speakers, stratified by word, and checked
+    against the sha256 in the manifest.
+
+    Returns
+    -------
+    ndarray of shape (n_clips, n_source_classes), float32
+
+    Raises
+    ------
+    ValueError
+        If the model ships no reference sample, or the file does not match its
+        checksum.
+    """
+    import numpy as np
+
+    entry = model_info(name).get("reference_outputs")
+    if entry is None:
+        raise ValueError(f"built-in model {name!r} ships no reference sample of source "
+                         "outputs; pass source_outputs= explicitly")
+    path = Path(str(_WEIGHTS / entry["file"]))
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise ValueError(f"{path} does not match the checksum of {name!r}'s reference sample: "
+                         "the file is truncated or was modified; reinstall v2s-sklearn")
+    return np.load(io.BytesIO(data))
+
+
 class FrozenAcousticModel(nn.Module):
     """A source model that cannot be trained: eval mode, no gradients to its weights.
 
