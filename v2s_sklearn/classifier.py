@@ -536,6 +536,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         mean, scale = fit_input_scaling(X[train_rows], scaling)
         run = self._initialize_run(model, scale_series(X, mean, scale), y, train_rows,
                                    valid_rows, seed, scaling)
+        run.input_mean, run.input_scale = mean, scale  # so callbacks can scale new series
         self._train(run)
         return _CandidateFit(scaling, mean, scale, run)
 
@@ -902,32 +903,58 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             cache[str(device)] = model.to(device=device, dtype=PREDICT_DTYPE)
         return cache[str(device)]
 
-    def _fitted_network(self, spectral: bool | str = "auto"
+    def _fitted_network(self, spectral: bool | str = "auto", *, reprogrammed: bool = True
                         ) -> tuple[ReprogrammedModel, torch.Tensor, torch.device]:
         """The fitted reprogrammed model (eval mode, ``PREDICT_DTYPE``), its label
-        matrix and device; built from fitted attributes only."""
+        matrix and device; built from fitted attributes only. ``reprogrammed=False``
+        leaves ``theta`` at zero: the source model's view before reprogramming."""
         device = self._prediction_device()
         model = self._fitted_acoustic_model(device)
-        network = self._build_network(model, device, theta=self.theta_, spectral=spectral)
+        theta = self.theta_ if reprogrammed else np.zeros_like(self.theta_)
+        network = self._build_network(model, device, theta=theta, spectral=spectral)
         network = network.to(PREDICT_DTYPE).eval()
         matrix = torch.as_tensor(self.label_weights_, dtype=PREDICT_DTYPE, device=device)
         return network, matrix, device
 
-    def _predict_log_proba(self, X: Any) -> np.ndarray:
+    def _finite_source_logits(self, X: Any, reprogrammed: bool = True
+                              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Source logits of validated, scaled ``X`` (``PREDICT_DTYPE``) and the label
+        matrix; raises rather than let a non-finite logit through."""
         check_is_fitted(self)
         X = scale_series(self._check_X(X), self.input_mean_, self.input_scale_)
-        network, matrix, device = self._fitted_network()
+        network, matrix, device = self._fitted_network(reprogrammed=reprogrammed)
         with torch.inference_mode():
             logits = self.infer(network, torch.from_numpy(X).to(device, PREDICT_DTYPE))
-            bad = ~torch.isfinite(logits).all(dim=1)
-            if bad.any():
-                rows = torch.nonzero(bad).flatten().tolist()
-                raise NonFiniteError(self._non_finite_message(
-                    f"the acoustic model's outputs are not finite for {len(rows)} of "
-                    f"{len(X)} series (rows {rows[:10]}{'...' if len(rows) > 10 else ''})",
-                    torch.from_numpy(X)))
-            log_proba = target_log_proba(logits, matrix)
-        return log_proba.cpu().numpy()
+        bad = ~torch.isfinite(logits).all(dim=1)
+        if bad.any():
+            rows = torch.nonzero(bad).flatten().tolist()
+            raise NonFiniteError(self._non_finite_message(
+                f"the acoustic model's outputs are not finite for {len(rows)} of "
+                f"{len(X)} series (rows {rows[:10]}{'...' if len(rows) > 10 else ''})",
+                torch.from_numpy(X)))
+        return logits, matrix
+
+    def source_logits(self, X: Any, *, reprogrammed: bool = True) -> np.ndarray:
+        """The frozen source model's logits of the series (the paper's representation).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_series, n_timepoints) or (n_series, n_channels, n_timepoints)
+        reprogrammed : bool, default=True
+            Add the fitted ``theta_`` (what prediction sees); False places the
+            series with ``theta = 0``, the source model's view before
+            reprogramming.
+
+        Returns
+        -------
+        ndarray of shape (n_series, n_source_classes)
+            Logits in ``source_classes_`` order, float64.
+        """
+        return self._finite_source_logits(X, reprogrammed)[0].cpu().numpy()
+
+    def _predict_log_proba(self, X: Any) -> np.ndarray:
+        logits, matrix = self._finite_source_logits(X)
+        return target_log_proba(logits, matrix).cpu().numpy()
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Log of :meth:`predict_proba`."""

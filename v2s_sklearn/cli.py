@@ -1,4 +1,4 @@
-"""The ``v2s`` command: ``demo``, ``models``, ``pretrain`` and ``benchmark``."""
+"""The ``v2s`` command: ``demo``, ``models``, ``pretrain``, ``benchmark`` and ``explain``."""
 
 from __future__ import annotations
 
@@ -75,6 +75,66 @@ def _benchmark(args: argparse.Namespace) -> None:
     run_from_args(args)
 
 
+def _explain(args: argparse.Namespace) -> None:
+    import joblib
+    import matplotlib
+
+    matplotlib.use("Agg")  # no screen needed
+    import matplotlib.pyplot as plt
+
+    from . import V2SClassifier
+    from .datasets import load_dataset
+    from .diagnostics import AlignmentRecorder, risk_bound
+    from .plotting import plot_alignment, plot_embedding, plot_explanation, plot_history
+
+    X_train, y_train = load_dataset(args.dataset, "train", args.data_dir)
+    X_test, y_test = load_dataset(args.dataset, "test", args.data_dir)
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    if args.model:
+        clf = joblib.load(args.model)
+        print(f"loaded {args.model}")
+    else:
+        # The alignment curve is recorded on the test series: they only describe
+        # the fit here, nothing is chosen on them.
+        params = {"random_state": args.random_state, "verbose": 1, "device": args.device,
+                  "callbacks": [AlignmentRecorder(X_test, y_test, n_projections=args.projections,
+                                                  random_state=args.random_state)]}
+        if args.max_epochs is not None:
+            params["max_epochs"] = args.max_epochs
+        clf = V2SClassifier(**params).fit(X_train, y_train)
+        joblib.dump(clf, output / "model.joblib")
+    print(f"{args.dataset}: test accuracy {clf.score(X_test, y_test):.4f}")
+    bound = risk_bound(clf, X_test, n_projections=args.projections,
+                       random_state=args.random_state)
+    print("Theorem 1 on the test series: " + ", ".join(
+        f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
+        for key, value in bound.items()))
+    shown = X_test[: args.series]
+    figures = {
+        "curves": lambda: plot_history(clf),
+        "alignment": lambda: plot_alignment(clf, X_test, n_projections=args.projections,
+                                            random_state=args.random_state),
+        "cam": lambda: plot_explanation(clf, shown, kind="cam", max_series=args.series),
+        "attention": lambda: plot_explanation(clf, shown, kind="attention",
+                                              max_series=args.series),
+        "saliency": lambda: plot_explanation(clf, shown, kind="saliency",
+                                             max_series=args.series),
+        "embedding": lambda: plot_embedding(clf, X_test, y_test,
+                                            random_state=args.random_state),
+    }
+    for name, draw in figures.items():
+        try:
+            figure = draw()
+        except ValueError as error:  # e.g. a source model without attention
+            print(f"{name}: skipped ({error})")
+            continue
+        path = output / f"{args.dataset}_{name}.png"
+        figure.savefig(path, dpi=args.dpi)
+        plt.close(figure)
+        print(f"wrote {path}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="v2s", description="Time-series classification by reprogramming a frozen "
@@ -114,6 +174,29 @@ def build_parser() -> argparse.ArgumentParser:
                                     "of V2S and MiniRocket on UCR datasets (CSV, .md, .png)")
     add_benchmark_arguments(benchmark)
     benchmark.set_defaults(func=_benchmark)
+
+    explain = commands.add_parser(
+        "explain", help="fit (or load) an estimator and write its figures: training curves, "
+                        "alignment (Theorem 1), class activation maps, attention, saliency "
+                        "and the t-SNE embedding of the source logits")
+    explain.add_argument("--dataset", default="GunPoint",
+                         help="dataset name (default %(default)s, shipped with sktime)")
+    explain.add_argument("--data-dir", default=None,
+                         help="folder of UCR datasets (NAME/NAME_TRAIN.tsv); default: "
+                              "the copies sktime ships")
+    explain.add_argument("--model", default=None, metavar="JOBLIB",
+                         help="a fitted V2SClassifier saved with joblib, instead of fitting")
+    explain.add_argument("--output", default="v2s_explain",
+                         help="folder for the figures (default %(default)s)")
+    explain.add_argument("--max-epochs", type=int, default=None)
+    explain.add_argument("--series", type=int, default=3,
+                         help="test series drawn in the explanation figures")
+    explain.add_argument("--projections", type=int, default=1000,
+                         help="random projections of the sliced Wasserstein distance")
+    explain.add_argument("--device", default="auto")
+    explain.add_argument("--random-state", type=int, default=0)
+    explain.add_argument("--dpi", type=int, default=110)
+    explain.set_defaults(func=_explain)
     return parser
 
 

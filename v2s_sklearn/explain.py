@@ -144,3 +144,134 @@ def attention(classifier: Any, X: Any) -> np.ndarray:
             per_value = np.stack([np.interp(positions, centres, row) / hop for row in frames])
             weights.append(per_value.sum(axis=1))
     return _shape_like_input(np.concatenate(weights), X)
+
+
+def _conv_layers(module: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
+    return [(name, m) for name, m in module.named_modules()
+            if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d))]
+
+
+def _resolve_layer(module: torch.nn.Module, layer: Any) -> torch.nn.Module:
+    """``layer``: None (the last convolution), an index into the convolutions in
+    module order, a submodule name, or the module itself."""
+    convs = _conv_layers(module)
+    if not convs:
+        raise ValueError(f"the source model ({type(module).__name__}) has no convolution "
+                         "layer for a class activation map; use saliency() instead")
+    if layer is None:
+        return convs[-1][1]
+    if isinstance(layer, torch.nn.Module):
+        return layer
+    if isinstance(layer, (int, np.integer)):
+        if not -len(convs) <= layer < len(convs):
+            raise ValueError(f"layer={layer} but the source model has {len(convs)} "
+                             f"convolution layers ({[name for name, _ in convs]})")
+        return convs[layer][1]
+    named = dict(module.named_modules())
+    if layer not in named:
+        raise ValueError(f"no layer named {layer!r}; convolution layers are "
+                         f"{[name for name, _ in convs]}")
+    return named[layer]
+
+
+def _per_frame(cam: torch.Tensor, n_frames: int) -> torch.Tensor:
+    """A Grad-CAM map ``(batch, *spatial)`` reduced to ``(batch, time)``.
+
+    ``Conv1d`` maps are already over time. For ``Conv2d`` maps the time axis is
+    the spatial axis whose size is nearest the front end's frame count (frames
+    by mel bands in V2Sa); the other is summed.
+    """
+    if cam.ndim == 2:
+        return cam
+    sizes = cam.shape[1:]
+    time_axis = 1 + int(np.argmin([abs(size - n_frames) for size in sizes]))
+    return cam.sum(dim=3 if time_axis == 2 else 2)
+
+
+def class_activation_map(classifier: Any, X: Any, target: Any = None,
+                         layer: Any = None) -> np.ndarray:
+    """Grad-CAM of a convolution layer of the source model, mapped back onto the series.
+
+    Grad-CAM (Selvaraju et al., 2017): the layer's activation maps weighted by
+    the mean gradient of the explained class's log-probability with respect to
+    each, summed and passed through a ReLU; the paper's Fig. 4 shows it for
+    V2Sa's first and second convolutions on the mel spectrogram of the
+    reprogrammed input. The map over spectrogram frames is then spread onto the
+    series like :func:`attention`: each value gets the map of the frames
+    around its place in the source input, summed over its copies.
+
+    Parameters
+    ----------
+    classifier : V2SClassifier
+        A fitted classifier whose source model has convolutions.
+    X : array-like of shape (n_series, n_timepoints) or (n_series, n_channels, n_timepoints)
+        Series to explain.
+    target : class label, sequence of labels or None, default=None
+        The class explained; None explains each series' predicted class.
+    layer : int, str, torch.nn.Module or None, default=None
+        Which convolution: None is the last one (Grad-CAM's usual choice), an
+        int indexes the convolutions in module order (V2Sa: 0 and 1, the
+        paper's two), a str names a submodule.
+
+    Returns
+    -------
+    ndarray
+        Same shape as ``X``, non-negative.
+
+    Examples
+    --------
+    >>> from v2s_sklearn import V2SClassifier
+    >>> from v2s_sklearn.datasets import load_dataset
+    >>> from v2s_sklearn.explain import class_activation_map
+    >>> X, y = load_dataset("ItalyPowerDemand", "train")
+    >>> clf = V2SClassifier(max_epochs=2, random_state=0).fit(X, y)
+    >>> class_activation_map(clf, X[:3], layer=0).shape
+    (3, 24)
+    """
+    import copy
+
+    check_is_fitted(classifier)
+    series = scale_series(classifier._check_X(X), classifier.input_mean_,
+                          classifier.input_scale_)
+    targets = None if target is None else _targets(classifier, len(series), target)
+    network, matrix, device = classifier._fitted_network(spectral=False)
+    # A private copy without the folded fast path, whose product skips the
+    # convolutions' own activations.
+    network.model = copy.deepcopy(network.model)
+    module = network.model.module
+    if getattr(module, "conv_folded", None) is not None:
+        module.conv_folded = None
+    conv = _resolve_layer(module, layer)
+    frontend = getattr(module, "frontend", None)
+    hop = getattr(frontend, "hop_length", None)
+    if hop is None:
+        raise ValueError("class_activation_map needs a source model with a spectrogram front "
+                         "end (frontend.hop_length)")
+    n_frames = frontend.n_frames(network.reprogrammer.input_length)
+    captured: list[torch.Tensor] = []
+    handle = conv.register_forward_hook(lambda _m, _i, output: captured.append(output))
+    reprogrammer = network.reprogrammer
+    positions = reprogrammer.index.cpu().numpy().reshape(reprogrammer.n_copies,
+                                                         *series.shape[1:])
+    maps = []
+    try:
+        for start in range(0, len(series), _BATCH):
+            captured.clear()
+            x = torch.from_numpy(series[start : start + _BATCH]).to(device, matrix.dtype)
+            log_proba = target_log_proba(network(x.requires_grad_()), matrix)
+            chosen = (log_proba.argmax(1) if targets is None else
+                      torch.as_tensor(targets[start : start + _BATCH], device=device))
+            activation = captured[-1]
+            gradient, = torch.autograd.grad(log_proba.gather(1, chosen[:, None]).sum(),
+                                            activation)
+            spatial = tuple(range(2, activation.ndim))
+            weights = gradient.mean(dim=spatial, keepdim=True)
+            cam = torch.relu((weights * activation).sum(dim=1)).detach()
+            frames = _per_frame(cam, n_frames).double().cpu().numpy()  # (batch, time)
+            # Frame centres in samples; a strided layer's frames spread over the same span.
+            centres = np.linspace(0, (n_frames - 1) * hop, frames.shape[1])
+            per_value = np.stack([np.interp(positions, centres, row) for row in frames])
+            maps.append(per_value.sum(axis=1))
+    finally:
+        handle.remove()
+    return _shape_like_input(np.concatenate(maps), X)

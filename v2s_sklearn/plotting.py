@@ -1,8 +1,13 @@
-"""Figures: training curves and explanations of a fitted ``V2SClassifier``."""
+"""Figures: training curves, explanations, alignment and embeddings of a fitted ``V2SClassifier``."""
 
 from __future__ import annotations
 
 from typing import Any
+
+
+#: What ``plot_explanation`` can draw, and its colour bar's label.
+EXPLANATIONS = {"saliency": "|gradient x input|", "attention": "attention",
+                "cam": "Grad-CAM"}
 
 
 def plot_history(estimator_or_history: Any, ax: Any = None):
@@ -44,7 +49,7 @@ def plot_history(estimator_or_history: Any, ax: Any = None):
 
 
 def plot_explanation(classifier: Any, X: Any, kind: str = "saliency", target: Any = None,
-                     max_series: int = 4):
+                     max_series: int = 4, layer: Any = None):
     """Draw series with what drives their prediction shaded along them.
 
     Parameters
@@ -54,12 +59,16 @@ def plot_explanation(classifier: Any, X: Any, kind: str = "saliency", target: An
     X : array-like of shape (n_series, n_timepoints) or (n_series, n_channels, n_timepoints)
         Series to explain; the first ``max_series`` are drawn, one panel each
         (channels of a multivariate series share the panel).
-    kind : {"saliency", "attention"}, default="saliency"
-        :func:`v2s_sklearn.explain.saliency` (absolute gradient x input) or
-        :func:`v2s_sklearn.explain.attention`.
+    kind : {"saliency", "attention", "cam"}, default="saliency"
+        :func:`v2s_sklearn.explain.saliency` (absolute gradient x input),
+        :func:`v2s_sklearn.explain.attention`, or
+        :func:`v2s_sklearn.explain.class_activation_map` (Grad-CAM).
     target : class label or None
-        Class explained by ``"saliency"``; None explains the predicted class.
+        Class explained by ``"saliency"`` and ``"cam"``; None explains the
+        predicted class.
     max_series : int, default=4
+    layer : int, str or None, default=None
+        The convolution of ``"cam"`` (see ``class_activation_map``).
 
     Returns
     -------
@@ -68,15 +77,17 @@ def plot_explanation(classifier: Any, X: Any, kind: str = "saliency", target: An
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from .explain import attention, saliency
+    from .explain import attention, class_activation_map, saliency
 
-    if kind not in ("saliency", "attention"):
-        raise ValueError(f"kind must be 'saliency' or 'attention'; got {kind!r}")
+    if kind not in EXPLANATIONS:
+        raise ValueError(f"kind must be one of {sorted(EXPLANATIONS)}; got {kind!r}")
     X = np.asarray(X, dtype=float)[:max_series]
     predicted = classifier.predict(X)
+    explained = predicted if target is None else target
     if kind == "saliency":
-        explained = predicted if target is None else target
         weights = np.abs(saliency(classifier, X, explained, times_input=True))
+    elif kind == "cam":
+        weights = class_activation_map(classifier, X, explained, layer=layer)
     else:
         weights = attention(classifier, X)
     series = X[:, None] if X.ndim == 2 else X
@@ -92,8 +103,133 @@ def plot_explanation(classifier: Any, X: Any, kind: str = "saliency", target: An
                                 vmax=top, s=9, zorder=3)
         ax.set_ylabel(f"series {i}")
         ax.set_title(f"predicted {predicted[i]!s}", fontsize=9, loc="left")
-    fig.colorbar(points, ax=axes[:, 0], label="|gradient x input|" if kind == "saliency"
-                 else "attention", shrink=0.8)
+    fig.colorbar(points, ax=axes[:, 0], label=EXPLANATIONS[kind], shrink=0.8)
     axes[-1, 0].set_xlabel("time point")
-    fig.suptitle(f"V2S {kind}")
+    fig.suptitle(f"V2S {'Grad-CAM' if kind == 'cam' else kind}")
+    return fig
+
+
+def plot_alignment(classifier: Any, X: Any, *, n_projections: int = 1000,
+                   random_state: int = 0, source_outputs: Any = None):
+    """The representation alignment of Theorem 1, before and after reprogramming.
+
+    Left: :func:`v2s_sklearn.diagnostics.wasserstein_alignment` of ``X`` with
+    ``theta = 0`` and with the fitted ``theta_`` (lower is better aligned with
+    the source model's own data). Right, when ``history_`` holds an
+    ``alignment`` column (fit with a
+    :class:`~v2s_sklearn.diagnostics.AlignmentRecorder` callback): its curve
+    over epochs beside the validation (or recorded evaluation) loss, as in the
+    paper's Fig. 3, with their Spearman correlation.
+
+    Parameters
+    ----------
+    classifier : V2SClassifier
+        A fitted classifier.
+    X : array-like
+        Target series.
+    n_projections, random_state, source_outputs
+        As for :func:`~v2s_sklearn.diagnostics.wasserstein_alignment`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from scipy.stats import spearmanr
+
+    from .diagnostics import wasserstein_alignment
+
+    kwargs = dict(n_projections=n_projections, random_state=random_state,
+                  source_outputs=source_outputs)
+    values = [wasserstein_alignment(classifier, X, reprogrammed=False, **kwargs),
+              wasserstein_alignment(classifier, X, **kwargs)]
+    history = getattr(classifier, "history_", [])
+    curve = [row.get("alignment") for row in history]
+    has_curve = bool(history) and all(value is not None for value in curve)
+    fig, axes = plt.subplots(1, 2 if has_curve else 1, figsize=(10 if has_curve else 4.5, 3.6),
+                             constrained_layout=True, squeeze=False)
+    bars = axes[0, 0].bar(["theta = 0", "fitted theta"], values, color=["0.6", "C0"])
+    axes[0, 0].bar_label(bars, fmt="%.3f", padding=2)
+    axes[0, 0].margins(y=0.15)
+    axes[0, 0].set_ylabel("sliced Wasserstein distance (logits)")
+    axes[0, 0].set_title("alignment with source data")
+    if has_curve:
+        epochs = [row["epoch"] for row in history]
+        loss_key = _held_out_loss_key(history)
+        ax = axes[0, 1]
+        ax.plot(epochs, curve, color="C0", label="alignment")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("sliced Wasserstein distance", color="C0")
+        twin = ax.twinx()
+        losses = [row[loss_key] for row in history]
+        twin.plot(epochs, losses, color="C1", ls="--", label=loss_key)
+        twin.set_ylabel(loss_key, color="C1")
+        rho = spearmanr(curve, losses).statistic if len(epochs) > 2 else float("nan")
+        ax.set_title(f"over training (Spearman {rho:.2f} with {loss_key})")
+    fig.suptitle("V2S representation alignment (Theorem 1)")
+    return fig
+
+
+def _held_out_loss_key(history: list[dict]) -> str:
+    """The loss to set beside the alignment: the recorder's evaluation loss, else the
+    validation loss, else the training loss of each epoch's final theta."""
+    first = history[0]
+    if "eval_loss" in first:
+        return "eval_loss"
+    if first.get("valid_loss") == first.get("valid_loss"):  # not NaN: a validation split
+        return "valid_loss"
+    return "train_eval_loss" if "train_eval_loss" in first else "train_loss"
+
+
+def plot_embedding(classifier: Any, X: Any, y: Any, method: str = "tsne", *,
+                   random_state: int = 0, perplexity: float | None = None):
+    """The source model's logits of ``X`` in two dimensions, before and after reprogramming.
+
+    The paper's Fig. 5: each series' logits with ``theta = 0`` (left) and with
+    the fitted ``theta_`` (right), embedded by scikit-learn's
+    :class:`~sklearn.manifold.TSNE` (or ``method="pca"``), coloured by class.
+
+    Parameters
+    ----------
+    classifier : V2SClassifier
+        A fitted classifier.
+    X : array-like
+        Series.
+    y : array-like of shape (n_series,)
+        Their classes (for colour only).
+    method : {"tsne", "pca"}, default="tsne"
+    random_state : int, default=0
+    perplexity : float, optional
+        t-SNE's perplexity; by default ``min(30, (n_series - 1) / 3)``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+
+    if method not in ("tsne", "pca"):
+        raise ValueError(f"method must be 'tsne' or 'pca'; got {method!r}")
+    y = np.asarray(y)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), constrained_layout=True)
+    for ax, reprogrammed, title in zip(axes, (False, True), ("theta = 0", "fitted theta")):
+        logits = classifier.source_logits(X, reprogrammed=reprogrammed)
+        if method == "tsne":
+            chosen = perplexity if perplexity is not None else min(30.0, (len(y) - 1) / 3)
+            points = TSNE(2, perplexity=chosen, random_state=random_state,
+                          init="pca").fit_transform(logits)
+        else:
+            points = PCA(2, random_state=random_state).fit_transform(logits)
+        for cls in np.unique(y):
+            keep = y == cls
+            ax.scatter(points[keep, 0], points[keep, 1], s=12, label=str(cls), alpha=0.8)
+        ax.set_title(f"source logits, {title}")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[1].legend(title="class", fontsize=8, loc="best")
+    fig.suptitle(f"V2S embedding of the source model's logits ({method})")
     return fig

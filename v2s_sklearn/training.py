@@ -63,6 +63,9 @@ class TrainingRun:
         Draws shuffles and dropout masks on the training device.
     input_scaling : {None, "center", "standard"}
         The scaling of ``X`` in this run.
+    input_mean, input_scale : ndarray of shape (n_channels, n_timepoints)
+        Its statistics: a new series ``x`` enters the run as
+        ``scale_series(x, input_mean, input_scale)``.
     history : list of dict
         One row per finished epoch (see ``V2SClassifier.history_``).
     best_loss : float
@@ -93,6 +96,8 @@ class TrainingRun:
     valid_rows: torch.Tensor
     generator: torch.Generator
     input_scaling: str | None = None
+    input_mean: Any = None
+    input_scale: Any = None
     history: list[dict] = field(default_factory=list)
     best_loss: float = math.inf
     best_epoch: int = 0

@@ -1,0 +1,175 @@
+"""The paper's analysis as API: alignment (Theorem 1), Grad-CAM, embeddings, `v2s explain`."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+from torch import nn
+
+matplotlib.use("Agg")
+
+from v2s_sklearn import V2SClassifier  # noqa: E402
+from v2s_sklearn.acoustic import registry  # noqa: E402
+from v2s_sklearn.cli import main  # noqa: E402
+from v2s_sklearn.diagnostics import (  # noqa: E402
+    AlignmentRecorder,
+    risk_bound,
+    wasserstein_alignment,
+)
+from v2s_sklearn.explain import class_activation_map  # noqa: E402
+from v2s_sklearn.plotting import plot_alignment, plot_embedding, plot_explanation  # noqa: E402
+
+from .conftest import FAST  # noqa: E402
+
+QUICK = {**FAST, "input_scaling": None}
+
+
+@pytest.fixture(scope="module")
+def recorded(italy):
+    """A real fit that recorded alignment and a held-out loss every epoch."""
+    X, y = italy
+    recorder = AlignmentRecorder(X[::2], y[::2], n_projections=100, random_state=0)
+    return V2SClassifier(**QUICK, callbacks=[recorder]).fit(X[1::2], y[1::2])
+
+
+# ---------------------------------------------------------------- alignment
+def test_alignment_is_reproducible_with_a_random_state(recorded, italy):
+    X, _ = italy
+    first = wasserstein_alignment(recorded, X, n_projections=200, random_state=0)
+    again = wasserstein_alignment(recorded, X, n_projections=200, random_state=0)
+    other = wasserstein_alignment(recorded, X, n_projections=200, random_state=1)
+    before = wasserstein_alignment(recorded, X, n_projections=200, random_state=0,
+                                   reprogrammed=False)
+    assert first == again and first != other
+    assert first > 0 and math.isfinite(before) and before != first
+    exact = wasserstein_alignment(recorded, X, method="exact")
+    assert exact > 0 and math.isfinite(exact)
+    with pytest.raises(ValueError, match="method must be"):
+        wasserstein_alignment(recorded, X, method="approximate")
+
+
+def test_reference_sample_ships_with_every_built_in_model():
+    for name in registry.available_models():
+        outputs = registry.reference_outputs(name)
+        assert outputs.shape == (700, 35) and np.isfinite(outputs).all()
+        # Held-out source clips: the model names most of them right.
+        assert (outputs.argmax(1) == np.repeat(np.arange(35), 20)).mean() > 0.7
+
+
+def test_a_tampered_reference_sample_is_refused(monkeypatch):
+    info = registry.model_info("v2sa-synth")
+    info["reference_outputs"] = {**info["reference_outputs"], "sha256": "0" * 64}
+    monkeypatch.setattr(registry, "model_info", lambda name: info)
+    with pytest.raises(ValueError, match="checksum"):
+        registry.reference_outputs("v2sa-synth")
+
+
+def test_risk_bound_is_source_risk_plus_the_weighted_alignment(recorded, italy):
+    X, _ = italy
+    bound = risk_bound(recorded, X, n_projections=100, random_state=0)
+    card = registry.model_info("v2sa-synth")["metadata"]["test_accuracy"]
+    assert bound["source_risk"] == pytest.approx(1 - card)
+    assert bound["n_source_classes"] == 35 and bound["coefficient"] == pytest.approx(
+        2 * math.sqrt(35))
+    assert bound["wasserstein"] == wasserstein_alignment(recorded, X, n_projections=100,
+                                                         random_state=0)
+    assert bound["bound"] == pytest.approx(
+        bound["source_risk"] + bound["coefficient"] * bound["wasserstein"])
+    assert bound["representation"] == "logits"
+
+
+class Statistics(nn.Module):
+    """A user's source model: no reference sample ships with it."""
+
+    def forward(self, waveform):
+        return torch_stack_stats(waveform)
+
+
+def torch_stack_stats(waveform):
+    import torch
+
+    return torch.stack([waveform.mean(1), waveform.std(1), waveform.abs().amax(1)], 1)
+
+
+def test_a_user_model_needs_its_source_outputs(italy):
+    X, y = italy
+    clf = V2SClassifier(**{**QUICK, "max_epochs": 1}, acoustic_model=Statistics()).fit(X, y)
+    with pytest.raises(ValueError, match="source_outputs="):
+        wasserstein_alignment(clf, X)
+    source = np.random.default_rng(0).standard_normal((50, 3))
+    assert wasserstein_alignment(clf, X, source_outputs=source, random_state=0) > 0
+    with pytest.raises(ValueError, match="source_risk="):
+        risk_bound(clf, X, source_outputs=source)
+    assert risk_bound(clf, X, source_outputs=source, source_risk=0.1)["bound"] > 0.1
+
+
+def test_the_recorder_adds_alignment_and_held_out_loss_to_every_epoch(recorded):
+    history = recorded.history_
+    assert len(history) == QUICK["max_epochs"]
+    for row in history:
+        assert row["alignment"] > 0 and math.isfinite(row["alignment"])
+        assert row["eval_loss"] > 0 and 0 <= row["eval_accuracy"] <= 1
+    # The curve moves with theta only: the same projections every epoch.
+    assert len({row["alignment"] for row in history}) == len(history)
+
+
+# ----------------------------------------------------------------------- CAM
+@pytest.mark.parametrize("layer", [None, 0, 1, "conv.0"])
+def test_cam_is_finite_non_negative_and_shaped_like_x(recorded, italy, layer):
+    X, _ = italy
+    cam = class_activation_map(recorded, X[:5], layer=layer)
+    assert cam.shape == X[:5].shape
+    assert np.isfinite(cam).all() and (cam >= 0).all() and cam.max() > 0
+
+
+def test_cam_of_multichannel_series_keeps_the_channels(basic_motions):
+    X, y = basic_motions
+    clf = V2SClassifier(**{**QUICK, "max_epochs": 1}).fit(X, y)
+    cam = class_activation_map(clf, X[:2], target=y[:2])
+    assert cam.shape == X[:2].shape and np.isfinite(cam).all()
+
+
+def test_cam_refuses_a_missing_layer_or_a_model_without_convolutions(recorded, italy):
+    X, y = italy
+    with pytest.raises(ValueError, match="2 convolution layers"):
+        class_activation_map(recorded, X[:2], layer=5)
+    with pytest.raises(ValueError, match="no layer named"):
+        class_activation_map(recorded, X[:2], layer="rnn.nothing")
+    clf = V2SClassifier(**{**QUICK, "max_epochs": 1}, acoustic_model=Statistics()).fit(X, y)
+    with pytest.raises(ValueError, match="no convolution layer"):
+        class_activation_map(clf, X[:2])
+
+
+# ------------------------------------------------------------------- figures
+def test_the_figures_are_drawn(recorded, italy):
+    X, y = italy
+    alignment = plot_alignment(recorded, X, n_projections=100)
+    assert len(alignment.axes) == 3  # bars, curve and its twin axis for the loss
+    assert "Spearman" in alignment.axes[1].get_title()
+    without_curve = V2SClassifier(**{**QUICK, "max_epochs": 1}).fit(X, y)
+    assert len(plot_alignment(without_curve, X, n_projections=50).axes) == 1
+    for method in ("tsne", "pca"):
+        embedding = plot_embedding(recorded, X, y, method=method)
+        assert len(embedding.axes) == 2
+        assert len(embedding.axes[0].collections) == len(np.unique(y))
+    cam = plot_explanation(recorded, X[:2], kind="cam", layer=0)
+    assert len(cam.axes) == 3  # two panels and the colour bar
+
+
+def test_v2s_explain_writes_the_figure_set(tmp_path, capsys):
+    main(["explain", "--dataset", "ItalyPowerDemand", "--max-epochs", "1",
+          "--projections", "50", "--series", "2", "--output", str(tmp_path)])
+    written = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert written == sorted(f"ItalyPowerDemand_{name}.png" for name in
+                             ("curves", "alignment", "cam", "attention", "saliency",
+                              "embedding"))
+    assert "Theorem 1" in capsys.readouterr().out
+    # A saved estimator is explained without refitting.
+    main(["explain", "--dataset", "ItalyPowerDemand", "--model",
+          str(tmp_path / "model.joblib"), "--projections", "50", "--output",
+          str(tmp_path / "again")])
+    assert "loaded" in capsys.readouterr().out
+    assert len(list((tmp_path / "again").glob("*.png"))) == 6
