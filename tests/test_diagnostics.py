@@ -161,7 +161,8 @@ def test_the_figures_are_drawn(recorded, italy):
 
 def test_v2s_explain_writes_the_figure_set(tmp_path, capsys):
     main(["explain", "--dataset", "ItalyPowerDemand", "--max-epochs", "1",
-          "--projections", "50", "--series", "2", "--output", str(tmp_path)])
+          "--max-test-series", "60", "--projections", "50", "--series", "2",
+          "--output", str(tmp_path)])
     written = sorted(p.name for p in tmp_path.glob("*.png"))
     assert written == sorted(f"ItalyPowerDemand_{name}.png" for name in
                              ("curves", "alignment", "cam", "attention", "saliency",
@@ -169,7 +170,7 @@ def test_v2s_explain_writes_the_figure_set(tmp_path, capsys):
     assert "Theorem 1" in capsys.readouterr().out
     # A saved estimator is explained without refitting.
     main(["explain", "--dataset", "ItalyPowerDemand", "--model",
-          str(tmp_path / "model.joblib"), "--projections", "50", "--output",
-          str(tmp_path / "again")])
+          str(tmp_path / "model.joblib"), "--max-test-series", "60", "--projections", "50",
+          "--output", str(tmp_path / "again")])
     assert "loaded" in capsys.readouterr().out
     assert len(list((tmp_path / "again").glob("*.png"))) == 6

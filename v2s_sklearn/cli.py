@@ -89,6 +89,11 @@ def _explain(args: argparse.Namespace) -> None:
 
     X_train, y_train = load_dataset(args.dataset, "train", args.data_dir)
     X_test, y_test = load_dataset(args.dataset, "test", args.data_dir)
+    if args.max_test_series is not None and args.max_test_series < len(y_test):
+        from sklearn.model_selection import train_test_split
+
+        X_test, _, y_test, _ = train_test_split(X_test, y_test, train_size=args.max_test_series,
+                                                stratify=y_test, random_state=args.random_state)
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     if args.model:
@@ -189,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--output", default="v2s_explain",
                          help="folder for the figures (default %(default)s)")
     explain.add_argument("--max-epochs", type=int, default=None)
+    explain.add_argument("--max-test-series", type=int, default=None, metavar="N",
+                         help="describe a stratified sample of N test series (quicker); "
+                              "default: all of them")
     explain.add_argument("--series", type=int, default=3,
                          help="test series drawn in the explanation figures")
     explain.add_argument("--projections", type=int, default=1000,
