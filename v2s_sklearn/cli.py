@@ -140,6 +140,15 @@ def _explain(args: argparse.Namespace) -> None:
         print(f"wrote {path}")
 
 
+def _add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--dataset`` and ``--data-dir``, as ``demo`` and ``explain`` take them."""
+    parser.add_argument("--dataset", default="GunPoint",
+                        help="dataset name (default %(default)s, shipped with sktime)")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder of UCR datasets (NAME/NAME_TRAIN.tsv); default: "
+                             "the copies sktime ships")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="v2s", description="Time-series classification by reprogramming a frozen "
@@ -148,11 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="fit a dataset with the built-in model and "
                                             "report test accuracy and fit time")
-    demo.add_argument("--dataset", default="GunPoint",
-                      help="dataset name (default %(default)s, shipped with sktime)")
-    demo.add_argument("--data-dir", default=None,
-                      help="folder of UCR datasets (NAME/NAME_TRAIN.tsv); default: "
-                           "the copies sktime ships")
+    _add_dataset_arguments(demo)
     demo.add_argument("--max-epochs", type=int, default=None)
     demo.add_argument("--device", default="auto")
     demo.add_argument("--random-state", type=int, default=0)
@@ -184,11 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         "explain", help="fit (or load) an estimator and write its figures: training curves, "
                         "alignment (Theorem 1), class activation maps, attention, saliency "
                         "and the t-SNE embedding of the source logits")
-    explain.add_argument("--dataset", default="GunPoint",
-                         help="dataset name (default %(default)s, shipped with sktime)")
-    explain.add_argument("--data-dir", default=None,
-                         help="folder of UCR datasets (NAME/NAME_TRAIN.tsv); default: "
-                              "the copies sktime ships")
+    _add_dataset_arguments(explain)
     explain.add_argument("--model", default=None, metavar="JOBLIB",
                          help="a fitted V2SClassifier saved with joblib, instead of fitting")
     explain.add_argument("--output", default="v2s_explain",
