@@ -65,7 +65,7 @@ def client():
     """Two worker processes, one thread each; a task whose worker dies fails at once."""
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
             distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                     dashboard_address=None) as cluster, \
+                                     dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         yield client
 
@@ -330,3 +330,28 @@ def test_a_killed_worker_loses_no_finished_row_and_resume_finishes(client, seria
     assert sorted(zip(table["dataset"], table["method"])) == sorted(
         (d, m) for d in DATASETS for m in ("v2s", "v2s-crash"))
     assert all(row.accuracy == reference[row.dataset] for row in table.itertuples())
+
+
+def test_a_lost_cluster_keeps_its_rows_and_resume_finishes(client, serial, tmp_path):
+    output = tmp_path / "r.csv"
+    # One worker, so the second task has not finished when the first row arrives; in
+    # this process, so it starts at once (a thread left fitting ends on its own).
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as doomed, \
+            distributed.Client(doomed, set_as_default=False) as doomed_client:
+
+        def close_on_first_row(line):
+            if "accuracy" in line:
+                doomed.close()
+
+        first = run_benchmark_dask(doomed_client, DATASETS, ["v2s"], output, config=BENCH,
+                                   log=close_on_first_row)
+    assert [(d, m) for d, m, _ in first.failures] == [("GunPoint", "v2s")]
+    assert "the cluster went away" in first.failures[0][2]
+    assert "rerun with --resume" in first.failures[0][2]
+    assert list(_read(output)["dataset"]) == ["ItalyPowerDemand"]
+
+    second = run_benchmark_dask(client, DATASETS, ["v2s"], output, config=BENCH, resume=True,
+                                log=lambda line: None)
+    assert not second.failures
+    pd.testing.assert_series_equal(_accuracies(_read(output)), _accuracies(serial))

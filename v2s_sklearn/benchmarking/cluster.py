@@ -18,6 +18,7 @@ thread count.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import time
@@ -107,7 +108,7 @@ def dask_client(address: Any) -> Iterator[Any]:
     # One thread per worker process: tasks never share an interpreter, and each
     # torch fit gets one core (v2s_sklearn.parallel).
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         yield client
 
 
@@ -247,20 +248,24 @@ def run_benchmark_dask(address: Any, datasets: Sequence[str] | None = None,
             futures = {client.submit(run_task, d, METHODS[m], config, data_dir,
                                      key=_task_key(d, m), pure=False): (d, m)
                        for d, m in todo}
+            pending = dict(futures)  # the tasks whose outcome has not been read
             try:
                 bar = tqdm(as_completed(futures), total=len(futures), disable=not progress,
                            unit="task", desc="v2s benchmark")
                 for future in bar:
                     step += 1
-                    dataset, method = futures[future]
+                    dataset, method = pending.pop(future)
                     try:
                         result = future.result()
                     except Exception as error:  # noqa: BLE001 (recorded; the others go on)
-                        message = (error.message if isinstance(error, BenchmarkTaskError)
-                                   else f"{type(error).__name__}: {error}")
+                        message = _failure(error)
                         outcome.failures.append((dataset, method, message))
                         log(f"[{step}/{total}] {dataset} {method}: FAILED ({message})")
                         continue
+                    finally:
+                        # Read and about to be on disk: a worker lost later must not
+                        # make the scheduler compute it again.
+                        future.release()
                     row = result["row"]
                     sink.add(row)
                     if result["note"]:
@@ -274,8 +279,8 @@ def run_benchmark_dask(address: Any, datasets: Sequence[str] | None = None,
                         f"  fit {row['fit_seconds']:.2f} s  predict "
                         f"{row['predict_seconds']:.2f} s  on {result['worker']}"
                         + (f"  ({result['note']})" if result["note"] else ""))
-            finally:  # Ctrl-C, or the client lost: stop what has not run
-                client.cancel([f for f in futures if not f.done()])
+            finally:  # Ctrl-C, or the scheduler lost: stop what has not run
+                _cancel(client, list(pending))
     finally:
         sink.close()
         order = {pair: i for i, pair in enumerate((d, m) for d in datasets for m in methods)}
@@ -287,6 +292,25 @@ def run_benchmark_dask(address: Any, datasets: Sequence[str] | None = None,
         if len(outcome.results):
             write_reports(outcome, methods, config, data_dir, reference, warmed)
     return outcome
+
+
+def _failure(error: Exception) -> str:
+    """The message recorded for a task that raised (or never ran)."""
+    from concurrent.futures import CancelledError
+
+    if isinstance(error, BenchmarkTaskError):
+        return error.message
+    if isinstance(error, CancelledError):
+        return (f"not run, the cluster went away ({type(error).__name__}: {error}); rerun "
+                "with --resume")
+    return f"{type(error).__name__}: {error}"
+
+
+def _cancel(client: Any, futures: list) -> None:
+    """Cancel ``futures``, as far as the cluster can still be told."""
+    if futures:
+        with contextlib.suppress(Exception):  # a closed client: nothing left to tell
+            client.cancel(futures)
 
 
 def _describe(client: Any) -> str:
