@@ -94,8 +94,13 @@ class _ThreadsSeen(Callback):
 
 
 def _threads_in_fit(X, y):
-    clf = V2SClassifier(**QUICK, callbacks=[_ThreadsSeen()]).fit(X, y)
-    return task_threads(), clf.callbacks_[-1].threads
+    """(share, torch threads inside fit, after it), the task's thread set to 2 before."""
+    torch.set_num_threads(2)  # as torch would start outside Dask's nanny on 2 cores
+    try:
+        clf = V2SClassifier(**QUICK, callbacks=[_ThreadsSeen()]).fit(X, y)
+        return task_threads(), clf.callbacks_[-1].threads, torch.get_num_threads()
+    finally:
+        torch.set_num_threads(1)
 
 
 def test_outside_a_worker_nothing_changes():
@@ -110,7 +115,8 @@ def test_outside_a_worker_nothing_changes():
 
 def test_a_fit_on_a_worker_uses_its_share_of_threads(client, italy):
     X, y = italy
-    assert client.submit(_threads_in_fit, X, y, pure=False).result() == (1, 1)
+    # The fit keeps to the worker's share, and leaves the task's setting as it found it.
+    assert client.submit(_threads_in_fit, X, y, pure=False).result() == (1, 1, 2)
     # A worker told it has more cores than threads gives each task its share (not
     # fitted with: two threads on this loaded 2-core machine take minutes).
     client.register_plugin(TorchThreads(cores=2))
