@@ -210,7 +210,8 @@ def test_the_estimator_does_not_import_the_benchmark():
 
 
 def test_benchmark_modules_import_only_the_ones_below_them():
-    order = ["config", "baselines", "methods", "data", "sink", "reports", "runner", "cli"]
+    order = ["config", "baselines", "methods", "data", "sink", "reports", "runner",
+             "cluster", "cli"]
     folder = Path(benchmarking.__file__).parent
     assert sorted(p.stem for p in folder.glob("*.py")) == sorted([*order, "__init__"])
     for i, name in enumerate(order):

@@ -49,6 +49,7 @@ from .label_mapping import (
     resolve_labels_per_class,
     target_log_proba,
 )
+from .parallel import in_task_threads
 from .reprogram import Reprogrammer
 from .scaling import fit_input_scaling, scale_series
 from .spectral import ReprogrammedModel
@@ -403,6 +404,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
+    @in_task_threads  # inside a Dask worker: its share of threads (v2s_sklearn.parallel)
     def fit(self, X: Any, y: Any) -> "V2SClassifier":
         """Learn ``theta`` for the training series.
 
@@ -916,6 +918,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         matrix = torch.as_tensor(self.label_weights_, dtype=PREDICT_DTYPE, device=device)
         return network, matrix, device
 
+    @in_task_threads  # inside a Dask worker: its share of threads (v2s_sklearn.parallel)
     def _finite_source_logits(self, X: Any, reprogrammed: bool = True
                               ) -> tuple[torch.Tensor, torch.Tensor]:
         """Source logits of validated, scaled ``X`` (``PREDICT_DTYPE``) and the label

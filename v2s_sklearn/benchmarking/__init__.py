@@ -32,14 +32,16 @@ The code, one module per job, each importing only the ones listed before it:
 :mod:`.config` (settings, outcome, CSV columns), :mod:`.baselines`
 (MiniRocket), :mod:`.methods` (the competitors), :mod:`.data` (datasets,
 subsets), :mod:`.sink` (the resumable CSV), :mod:`.reports` (markdown, tables,
-plot), :mod:`.runner` (the run loop) and :mod:`.cli` (``v2s benchmark``). None
-of them is imported by the estimator's own modules.
+plot), :mod:`.runner` (the run loop), :mod:`.cluster` (the same run as tasks on a
+Dask cluster, ``--dask``; Dask is imported only when it runs) and :mod:`.cli`
+(``v2s benchmark``). None of them is imported by the estimator's own modules.
 """
 
 from __future__ import annotations
 
 from .baselines import MiniRocketRidge
 from .cli import add_arguments, run_from_args
+from .cluster import BenchmarkTaskError, run_benchmark_dask, run_task
 from .config import (
     CSV_COLUMNS,
     DEFAULT_SEARCH_DROPOUT,
@@ -70,6 +72,7 @@ __all__ = [
     "METHODS",
     "BenchmarkConfig",
     "BenchmarkResult",
+    "BenchmarkTaskError",
     "Method",
     "MiniRocketRidge",
     "accuracy_pivot",
@@ -81,7 +84,9 @@ __all__ = [
     "read_reference",
     "reference_table",
     "run_benchmark",
+    "run_benchmark_dask",
     "run_from_args",
+    "run_task",
     "search_grid",
     "stratified_subset",
     "summary_table",

@@ -70,6 +70,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="score on a stratified subset of TEST (quick checks only)")
     parser.add_argument("--resume", action="store_true",
                         help="keep the rows already in --output and run the missing ones")
+    parser.add_argument("--dask", default=None, metavar="ADDRESS",
+                        help="run the (dataset, method) tasks, and a search's fits, on a Dask "
+                             "cluster: a scheduler address (tcp://host:8786), 'local' (a "
+                             "LocalCluster of one 1-thread worker process per core) or "
+                             "'local:N' (N of them); needs v2s-sklearn[dask]. --search-jobs "
+                             "is then ignored: the cluster decides. See docs/dask.md")
 
 
 def run_from_args(args: argparse.Namespace) -> BenchmarkResult:
@@ -94,9 +100,12 @@ def run_from_args(args: argparse.Namespace) -> BenchmarkResult:
                              search_folds=args.search_folds, search_jobs=args.search_jobs,
                              max_train=args.max_train,
                              max_test=args.max_test)
-    outcome = run_benchmark(args.datasets, methods, args.output, args.data_dir, config,
-                            args.reference, args.resume,
-                            log=lambda line: print(line, flush=True))
+    if args.dask is None:
+        outcome = run_benchmark(args.datasets, methods, args.output, args.data_dir, config,
+                                args.reference, args.resume,
+                                log=lambda line: print(line, flush=True))
+    else:
+        outcome = _run_on_dask(args, methods, config)
     print(f"results: {outcome.csv_path}, report: {outcome.markdown_path}, "
           f"plot: {outcome.plot_path}")
     if len(outcome.results):
@@ -107,3 +116,24 @@ def run_from_args(args: argparse.Namespace) -> BenchmarkResult:
             print(f"  {dataset} {method}: {message}", file=sys.stderr)
         raise SystemExit(1)
     return outcome
+
+
+def _run_on_dask(args: argparse.Namespace, methods: list[str],
+                 config: BenchmarkConfig) -> BenchmarkResult:
+    """``--dask``: the run on a cluster, a progress bar over the finished tasks."""
+    from tqdm.auto import tqdm
+
+    from .cluster import parse_address, run_benchmark_dask
+
+    try:
+        parse_address(args.dask)
+    except ValueError as error:
+        raise SystemExit(f"v2s benchmark: {error}") from None
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise SystemExit("v2s benchmark: --dask needs dask.distributed: pip install "
+                         "'v2s-sklearn[dask]'") from None
+    return run_benchmark_dask(args.dask, args.datasets, methods, args.output, args.data_dir,
+                              config, args.reference, args.resume,
+                              log=lambda line: tqdm.write(line), progress=True)

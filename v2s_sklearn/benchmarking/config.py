@@ -42,6 +42,9 @@ class BenchmarkConfig:
     max_train, max_test : int or None
         Score on a stratified subset of each split (quick checks only: the
         results are then not comparable with published ones).
+    cluster : str or None
+        Where the tasks ran when not in this process (``v2s benchmark --dask``), for
+        the report; None: serially, here.
     """
 
     random_state: int = 0
@@ -53,6 +56,7 @@ class BenchmarkConfig:
     search_jobs: int = 1
     max_train: int | None = None
     max_test: int | None = None
+    cluster: str | None = None
 
     def v2s_params(self) -> dict[str, Any]:
         """Keyword arguments of every ``V2SClassifier`` the run builds."""

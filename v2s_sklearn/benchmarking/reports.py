@@ -160,13 +160,16 @@ def markdown_report(outcome: BenchmarkResult, methods: Sequence[str],
         "split of each dataset. Every choice is made on TRAIN alone; TEST is only scored "
         "(accuracy, a fraction).",
         "- **Timing**: wall clock (`time.perf_counter`) around `fit` and around `predict`, "
-        "all methods in one process on the same split. Before a method is first timed it "
+        + ("all methods in one process on the same split. " if config.cluster is None else
+           f"each (dataset, method) a task, timed on the worker that ran it ({config.cluster}). ")
+        + "Before a method is first timed it "
         "is fitted once, untimed, on a tiny synthetic dataset, so neither method pays "
         "one-off costs (numba JIT compilation of MiniRocket, torch's lazy initialisation) "
-        "inside a timed call.",
+        "inside a timed call" + ("." if config.cluster is None else " (once per worker process)."),
         f"- **Settings**: random_state={config.random_state}, V2S max_epochs {epochs}, "
-        f"V2S device {device}, torch threads {torch.get_num_threads()}, MiniRocket "
-        "n_jobs=1.",
+        f"V2S device {device}"
+        + (f", torch threads {torch.get_num_threads()}" if config.cluster is None else "")
+        + ", MiniRocket n_jobs=1.",
         f"- **Machine**: {platform.platform()}, {os.cpu_count()} CPU cores; {_versions()}.",
     ]
     if subsets:
