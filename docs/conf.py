@@ -23,7 +23,7 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(DOCS / "sphinxext"))
 
-import v2s_sklearn  # noqa: E402
+import v2s_sklearn
 
 # The examples need no display.
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -161,6 +161,10 @@ sphinx_gallery_conf = {
 warnings.filterwarnings("ignore", message=r"max_epochs=\d+ ended the fit")
 
 # ------------------------------------------------------------------------- HTML
+# Keep quotes straight: the pages are full of code ("v2sa-synth", default="ot").
+smartquotes = False
+# The page's table of contents names methods without their class ("fit()").
+toc_object_entries_show_parents = "hide"
 html_theme = "pydata_sphinx_theme"
 html_title = f"v2s-sklearn {release}"
 html_static_path: list[str] = []
@@ -172,6 +176,8 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc", "sourcelink"],
 }
 html_show_sourcelink = False
+# The landing page and the one-page command reference need no section sidebar.
+html_sidebars = {"index": [], "reference/cli": []}
 html_context = {"default_mode": "light"}
 
 # ------------------------------------------------------------------- linkcheck

@@ -35,7 +35,7 @@ class ToneNet(nn.Module):
 
     sample_rate = 16000
     input_length = 8000  # half a second
-    class_names = [f"tone_{f}Hz" for f in FREQUENCIES]
+    class_names = tuple(f"tone_{f}Hz" for f in FREQUENCIES)
 
     def __init__(self) -> None:
         super().__init__()

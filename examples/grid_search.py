@@ -16,6 +16,7 @@ reprogrammed as given (``input_scaling=None``), as in the paper.
 
 import time
 
+import matplotlib.pyplot as plt
 import pandas as pd
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
@@ -44,6 +45,21 @@ results = pd.DataFrame(search.cv_results_)
 print(results[["param_dropout", "param_n_segments", "mean_test_score", "std_test_score",
                "rank_test_score"]].to_string(index=False))
 print("best parameters (chosen on TRAIN):", search.best_params_)
+
+grid = results.pivot(index="param_dropout", columns="param_n_segments",
+                     values="mean_test_score")
+losses = -grid.to_numpy()
+fig, ax = plt.subplots(figsize=(4.8, 3.4), constrained_layout=True)
+image = ax.imshow(losses, cmap="viridis_r")
+ax.set_xticks(range(grid.shape[1]), grid.columns)
+ax.set_yticks(range(grid.shape[0]), grid.index)
+ax.set_xlabel("n_segments")
+ax.set_ylabel("dropout")
+for (i, j), value in pd.DataFrame(losses).stack().items():  # dark text on light cells
+    ax.text(j, i, f"{value:.3f}", ha="center", va="center",
+            color="k" if value < losses.mean() else "w")
+fig.colorbar(image, label="mean CV log loss on TRAIN")
+plt.show()
 
 # %%
 # Score TEST once

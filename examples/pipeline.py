@@ -13,6 +13,7 @@ Small settings (10 epochs, no input scaling) keep this to about a minute on a CP
 ``python examples/pipeline.py`` runs the same.
 """
 
+import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -20,6 +21,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from v2s_sklearn import V2SClassifier
 from v2s_sklearn.datasets import load_dataset
+from v2s_sklearn.plotting import plot_history
 
 
 def z_normalise(X):
@@ -52,3 +54,11 @@ print(f"3-fold CV accuracy on TRAIN: {scores.mean():.3f} +/- {scores.std():.3f}"
 # --------------------------
 pipeline.fit(X_train, y_train)
 print(f"test accuracy: {pipeline.score(X_test, y_test):.3f}")
+
+# %%
+# The fitted V2S step
+# -------------------
+# The last step of the refitted pipeline is a fitted ``V2SClassifier`` with its
+# per-epoch history.
+plot_history(pipeline[-1])
+plt.show()

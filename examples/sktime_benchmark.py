@@ -145,6 +145,7 @@ def plot_results(results: pd.DataFrame):
         table.plot.bar(ax=ax, rot=0)
         ax.set_xlabel("")
         ax.set_ylabel(label)
+        ax.legend(title=None, loc="lower right")
     axes[0].set_ylim(0, 1.05)
     return fig
 
