@@ -1,8 +1,13 @@
-"""The order of the gallery: from a first fit to a custom source model."""
+"""sphinx-gallery helpers: the order of the examples and the state reset between them."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import torch
+
+#: torch's intra-op threads when the build started (``OMP_NUM_THREADS`` if set).
+TORCH_THREADS = torch.get_num_threads()
 
 ORDER = [
     "quickstart.py",
@@ -34,3 +39,15 @@ class ExampleOrder:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+def reset_torch_threads(gallery_conf: dict, fname: str | None) -> None:
+    """Give torch back the thread count the build started with, before each example.
+
+    numba's OpenMP threading layer (MiniRocket, in ``sktime_benchmark.py``) sets
+    the process-wide OpenMP thread count to every core, which torch then uses: on a
+    busy CPU, or under ``OMP_NUM_THREADS=1``, the later examples ran several times
+    slower.
+    """
+    if torch.get_num_threads() != TORCH_THREADS:
+        torch.set_num_threads(TORCH_THREADS)
