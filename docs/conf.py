@@ -79,12 +79,16 @@ autosummary_context = {
         "v2s_sklearn.acoustic.available_models",
         "v2s_sklearn.acoustic.load_acoustic_model",
     },
-    # Estimators also list what they inherit, up to (not including) the named
-    # base: fit, predict, score... of sktime's BaseClassifier; score,
-    # get_params and set_params of scikit-learn's.
+    # Estimators also list what they inherit, except members defined in the named
+    # bases (autodoc's :inherited-members: since Sphinx 9 leaves out exactly
+    # those): fit, predict, score... of sktime's BaseClassifier without skbase's
+    # generic object API; score, get_params and set_params of scikit-learn's.
     "inherited": {
-        "v2s_sklearn.V2SClassifier": "ReprHTMLMixin",
-        "v2s_sklearn.sktime.V2STimeSeriesClassifier": "BaseEstimator",
+        "v2s_sklearn.V2SClassifier": "ReprHTMLMixin, _HTMLDocumentationLinkMixin, "
+                                     "_MetadataRequester, object",
+        "v2s_sklearn.sktime.V2STimeSeriesClassifier": "BaseEstimator, BaseObject, "
+                                                      "_HTMLDocumentationLinkMixin, "
+                                                      "_FlagManager, object",
     },
 }
 
