@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,7 +35,7 @@ from .config import CSV_COLUMNS, BenchmarkConfig, BenchmarkResult
 from .data import find_datasets, stratified_subset
 from .methods import DEFAULT_METHODS, METHODS, Method, check_methods
 from .reports import write_reports
-from .runner import _note, warm_up
+from .runner import _note, fit_and_score, warm_up
 from .sink import _CsvSink
 
 #: Warm-ups this worker process has done: (method, multivariate) -> seconds.
@@ -147,7 +146,6 @@ def run_task(dataset: str, method: Method, config: BenchmarkConfig,
         For any failure, naming ``dataset`` and ``method``.
     """
     from joblib import parallel_config
-    from sklearn.metrics import accuracy_score
 
     from ..parallel import dask_worker, task_threads, torch_threads
 
@@ -168,19 +166,12 @@ def run_task(dataset: str, method: Method, config: BenchmarkConfig,
                 _WARMED[key] = warm_up(method.warm_up_as, config, n_channels)
                 warmed = (*key, _WARMED[key])
             estimator = method.build(config, X_train, y_train)
-            started = time.perf_counter()
-            estimator.fit(X_train, y_train)
-            fit_seconds = time.perf_counter() - started
-            started = time.perf_counter()
-            predicted = estimator.predict(X_test)
-            predict_seconds = time.perf_counter() - started
-        accuracy = float(accuracy_score(np.asarray(y_test), np.asarray(predicted)))
+            scores = fit_and_score(estimator, X_train, y_train, X_test, y_test)
     except Exception as error:
         prefix = "loading: " if stage == "loading" else ""
         raise BenchmarkTaskError(dataset, method.name, f"{prefix}{type(error).__name__}: "
                                                        f"{error}") from error
-    return {"row": {"dataset": dataset, "method": method.name, "accuracy": accuracy,
-                    "fit_seconds": fit_seconds, "predict_seconds": predict_seconds},
+    return {"row": {"dataset": dataset, "method": method.name, **scores},
             "note": _note(estimator), "warm_up": warmed,
             "worker": getattr(worker, "address", "local"), "threads": threads}
 

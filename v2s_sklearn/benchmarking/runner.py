@@ -40,6 +40,22 @@ def warm_up(method: str, config: BenchmarkConfig, n_channels: int = 1) -> float:
     return time.perf_counter() - started
 
 
+def fit_and_score(estimator: Any, X_train: Any, y_train: Any, X_test: Any, y_test: Any
+                  ) -> dict[str, float]:
+    """Fit and predict, each timed on its own; the test accuracy and both times."""
+    from sklearn.metrics import accuracy_score
+
+    started = time.perf_counter()
+    estimator.fit(X_train, y_train)
+    fit_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    predicted = estimator.predict(X_test)
+    predict_seconds = time.perf_counter() - started
+    accuracy = float(accuracy_score(np.asarray(y_test), np.asarray(predicted)))
+    return {"accuracy": accuracy, "fit_seconds": fit_seconds,
+            "predict_seconds": predict_seconds}
+
+
 def run_benchmark(datasets: Sequence[str] | None = None,
                   methods: Sequence[str] = DEFAULT_METHODS,
                   output: str | os.PathLike = "benchmark.csv",
@@ -74,8 +90,6 @@ def run_benchmark(datasets: Sequence[str] | None = None,
     -------
     BenchmarkResult
     """
-    from sklearn.metrics import accuracy_score
-
     from ..datasets import load_dataset
 
     config = config or BenchmarkConfig()
@@ -120,26 +134,20 @@ def run_benchmark(datasets: Sequence[str] | None = None,
                     if key not in warmed:
                         warmed[key] = warm_up(method, config, n_channels)
                         log(f"  (untimed warm-up of {key[0]}: {warmed[key]:.1f} s)")
-                    started = time.perf_counter()
-                    estimator.fit(X_train, y_train)
-                    fit_seconds = time.perf_counter() - started
-                    started = time.perf_counter()
-                    predicted = estimator.predict(X_test)
-                    predict_seconds = time.perf_counter() - started
-                    accuracy = float(accuracy_score(np.asarray(y_test), np.asarray(predicted)))
+                    scores = fit_and_score(estimator, X_train, y_train, X_test, y_test)
                 except Exception as error:  # report, keep going, fail at the end
                     outcome.failures.append((dataset, method, f"{type(error).__name__}: "
                                                               f"{error}"))
                     log(f"[{step}/{total}] {dataset} {method}: FAILED "
                         f"({type(error).__name__}: {error})")
                     continue
-                sink.add({"dataset": dataset, "method": method, "accuracy": accuracy,
-                          "fit_seconds": fit_seconds, "predict_seconds": predict_seconds})
+                sink.add({"dataset": dataset, "method": method, **scores})
                 note = _note(estimator)
                 if note:
                     outcome.notes[(dataset, method)] = note
-                log(f"[{step}/{total}] {dataset} {method}: accuracy {accuracy:.4f}  "
-                    f"fit {fit_seconds:.2f} s  predict {predict_seconds:.2f} s"
+                log(f"[{step}/{total}] {dataset} {method}: accuracy {scores['accuracy']:.4f}  "
+                    f"fit {scores['fit_seconds']:.2f} s  predict "
+                    f"{scores['predict_seconds']:.2f} s"
                     + (f"  ({note})" if note else ""))
     finally:  # also on KeyboardInterrupt: report what was measured
         sink.close()
