@@ -9,9 +9,12 @@ from v2s_sklearn import load_acoustic_model
 from v2s_sklearn.acoustic.architectures import ARCHITECTURES, TCResNet, TCResNet8
 from v2s_sklearn.acoustic.checkpoint import load_checkpoint, save_checkpoint
 from v2s_sklearn.acoustic.frontend import LogMelFrontend
+from v2s_sklearn.cli import main as v2s
 from v2s_sklearn.pretrain.corpus import WORDS
 from v2s_sklearn.reprogram import Reprogrammer
 from v2s_sklearn.spectral import ReprogrammedModel
+
+from .test_pretrain import gsc_folder  # noqa: F401  (a fixture: a tiny Speech Commands folder)
 
 NEW = ["tcresnet", "tcresnet8"]
 
@@ -135,3 +138,12 @@ def test_checkpoint_round_trip(tmp_path, name, cls):
     frozen = load_acoustic_model(tmp_path / "m.pt")
     assert frozen.class_names == list(WORDS)
     assert (tmp_path / "m.pt").stat().st_size < 5e6
+
+
+def test_pretrain_trains_the_chosen_architecture(gsc_folder, tmp_path):
+    output = tmp_path / "model.pt"
+    v2s(["pretrain", "--gsc-dir", str(gsc_folder), "--architecture", "tcresnet8",
+         "--epochs", "1", "--batch-size", "4", "--threads", "1", "--output", str(output)])
+    model = load_checkpoint(output)
+    assert type(model) is TCResNet8
+    assert model.metadata["n_parameters"] == 148_787
