@@ -147,3 +147,24 @@ def test_pretrain_trains_the_chosen_architecture(gsc_folder, tmp_path):
     model = load_checkpoint(output)
     assert type(model) is TCResNet8
     assert model.metadata["n_parameters"] == 148_787
+
+
+BUILTIN = {"tcresnet8-synth": TCResNet8, "tcresnet14-synth": TCResNet}
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN))
+def test_builtin_tcresnet_loads_by_name_and_reprograms_gunpoint(name):
+    from v2s_sklearn import V2SClassifier, available_models
+    from v2s_sklearn.datasets import load_dataset
+
+    assert name in available_models()
+    model = load_acoustic_model(name)
+    assert type(model.module) is BUILTIN[name]
+    assert model.class_names == list(WORDS) and not model.module.training
+    assert model.module.metadata["test_accuracy"] > 0.5
+    X, y = load_dataset("GunPoint", "train")
+    clf = V2SClassifier(acoustic_model=name, max_epochs=2, validation_fraction=0,
+                        input_scaling=None, random_state=0).fit(X, y)
+    assert len(clf.history_) == 2
+    assert clf.predict_proba(X[:5]).shape == (5, 2)
+    assert set(clf.predict(X)) <= set(y)
