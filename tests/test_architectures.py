@@ -149,7 +149,7 @@ def test_pretrain_trains_the_chosen_architecture(gsc_folder, tmp_path):
     assert model.metadata["n_parameters"] == 148_787
 
 
-BUILTIN = {"tcresnet8-synth": TCResNet8}
+BUILTIN = {"tcresnet8-synth": TCResNet8, "tcresnet14-synth": TCResNet}
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN))
