@@ -21,6 +21,13 @@ graphed or eager), to show which part pays on which device.
     python benchmarks/throughput.py                 # table on this machine
     python benchmarks/throughput.py --json          # one JSON object
     python benchmarks/throughput.py --fit-time --data-dir ../shared/data/ucr
+    python benchmarks/throughput.py --models v2sa-synth,tcresnet-synth --json
+
+``--models`` measures several source models in one process, their steps
+interleaved in the same rounds (so a busy machine slows all of them alike);
+the top-level fields are those of the first model, every model's are under
+``"models"``, with ``train_speed_vs_first`` (optimized training rate over the
+first model's).
 
 ``--fit-time`` also fits ``V2SClassifier()`` with default settings and
 sktime's MiniRocket on GunPoint and Strawberry (official TRAIN split) and
@@ -39,7 +46,7 @@ import time
 import numpy as np
 import torch
 
-from v2s_sklearn.acoustic.registry import load_acoustic_model
+from v2s_sklearn.acoustic.registry import DEFAULT_MODEL, load_acoustic_model
 from v2s_sklearn.datasets import load_dataset
 from v2s_sklearn.label_mapping import mapping_matrix, random_label_map, target_log_proba
 from v2s_sklearn.reprogram import Reprogrammer
@@ -72,7 +79,9 @@ def model_flops_per_series(model, input_length: int) -> float:
     """Forward FLOPs of the frozen model's dense work per series (mel, conv, LSTM, head).
 
     Counted analytically from the V2Sa shapes; the FFT is left out, so the
-    count is the same for both paths and measures useful work.
+    count is the same for both paths and measures useful work. Models without
+    an LSTM (TC-ResNet) are counted by ``torch.utils.flop_counter`` on their
+    ``classify`` (matrix products and convolutions), plus the mel filter bank.
     """
     net = model.module
     frontend = net.frontend
@@ -80,6 +89,14 @@ def model_flops_per_series(model, input_length: int) -> float:
     freq = frontend.n_fft // 2 + 1
     mels = frontend.mel.mel_scale.fb.shape[1]
     flops = 2 * frames * freq * mels                     # mel filter bank
+    if not isinstance(getattr(net, "rnn", None), torch.nn.LSTM):
+        from torch.utils.flop_counter import FlopCounterMode
+
+        features = torch.zeros(1, frames, mels, device=next(net.parameters()).device)
+        counter = FlopCounterMode(display=False)
+        with counter, torch.no_grad():
+            net.classify(features)
+        return float(flops + counter.get_total_flops())
     conv_weights = sum(m.weight.numel() for m in net.conv if isinstance(m, torch.nn.Conv2d))
     flops += 2 * frames * mels * conv_weights             # the k x 1 convolutions
     hidden = net.rnn.hidden_size
@@ -107,10 +124,10 @@ PATHS = {
 
 
 def build(path: str, device: torch.device, series_length: int, n_segments: int,
-          n_classes: int, seed: int = 0):
+          n_classes: int, seed: int = 0, acoustic_model: str = DEFAULT_MODEL):
     """A reprogrammed model, its label matrix, optimizer and graphing choice for ``path``."""
     spec = PATHS[path]
-    model = load_acoustic_model(device=device, optimize=spec["optimize"])
+    model = load_acoustic_model(acoustic_model, device=device, optimize=spec["optimize"])
     reprogrammer = Reprogrammer(model.input_length, series_length, 1, n_segments,
                                 False, 0.0).to(device)
     network = ReprogrammedModel(model, reprogrammer, spectral=spec["spectral"])
@@ -223,36 +240,70 @@ def measure(args: argparse.Namespace) -> dict:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
+    models = [m for m in args.models.split(",") if m]
     paths = ["baseline", "optimized"] + [p for p in args.extra_paths.split(",") if p]
-    built = {p: build(p, device, X.shape[-1], args.n_segments, len(classes)) for p in paths}
+    runs = [(m, p) for m in models for p in paths]
+    built = {(m, p): build(p, device, X.shape[-1], args.n_segments, len(classes),
+                           acoustic_model=m) for m, p in runs}
     synchronize(device)
     spectra, cache_seconds = {}, {}
-    for p in paths:
+    for run in runs:
         started = time.perf_counter()
-        spectra[p] = built[p][0].cache_series_spectra(X)
+        spectra[run] = built[run][0].cache_series_spectra(X)
         synchronize(device)
-        cache_seconds[p] = time.perf_counter() - started
-    step_seconds = {p: [] for p in paths}
+        cache_seconds[run] = time.perf_counter() - started
+    step_seconds = {run: [] for run in runs}
     # CPU only: on a GPU the LSTMs are not what bounds a step.
-    rnn_step = (recurrent_step(built["optimized"][0].model, device, args.batch_size, 16000)
-                if device.type == "cpu" else None)
-    rnn_seconds = []
+    rnn_steps = {m: (recurrent_step(built[m, "optimized"][0].model, device, args.batch_size,
+                                    16000) if device.type == "cpu" else None) for m in models}
+    rnn_seconds = {m: [] for m in models}
     for _ in range(args.rounds):
-        for p in paths:
-            step_seconds[p].append(time_training(*built[p], X, y, args.batch_size,
-                                                 args.steps, spectra[p]))
-        if rnn_step is not None:  # timed in the same rounds, beside the paths
-            rnn_seconds.append(time_steps(rnn_step, args.steps, device))
-    predict_seconds = {p: min(time_prediction(built[p][0], built[p][1], X,
-                                              args.predict_batch_size)
-                              for _ in range(args.rounds)) for p in paths}
-    train_rate = {p: args.batch_size / statistics.median(step_seconds[p]) for p in paths}
-    rnn_seconds = statistics.median(rnn_seconds) if rnn_seconds else None
+        for m in models:
+            for p in paths:
+                step_seconds[m, p].append(time_training(*built[m, p], X, y, args.batch_size,
+                                                        args.steps, spectra[m, p]))
+            if rnn_steps[m] is not None:  # timed in the same rounds, beside the paths
+                rnn_seconds[m].append(time_steps(rnn_steps[m], args.steps, device))
+    predict_seconds = {run: min(time_prediction(built[run][0], built[run][1], X,
+                                                args.predict_batch_size)
+                                for _ in range(args.rounds)) for run in runs}
+    train_rate = {run: args.batch_size / statistics.median(step_seconds[run]) for run in runs}
     peak = matmul_peak_flops(device)
-    flops = model_flops_per_series(built["optimized"][0].model, 16000)
-    # Training runs the network forward and backpropagates to its input only
-    # (frozen weights): about twice the forward work.
-    achieved = 2 * flops * train_rate["optimized"]
+    results = {}
+    for m in models:
+        rnn = statistics.median(rnn_seconds[m]) if rnn_seconds[m] else None
+        flops = model_flops_per_series(built[m, "optimized"][0].model, 16000)
+        # Training runs the network forward and backpropagates to its input only
+        # (frozen weights): about twice the forward work.
+        achieved = 2 * flops * train_rate[m, "optimized"]
+        results[m] = {
+            "acoustic_model": m,
+            "train_samples_per_s": train_rate[m, "optimized"],
+            "train_samples_per_s_baseline": train_rate[m, "baseline"],
+            "train_speedup": train_rate[m, "optimized"] / train_rate[m, "baseline"],
+            "train_speed_vs_first": (train_rate[m, "optimized"]
+                                     / train_rate[models[0], "optimized"]),
+            "train_seconds_per_step_rounds": step_seconds[m, "optimized"],
+            # The frozen LSTMs alone, forward and backward: every path pays them.
+            "recurrent_seconds_per_step": rnn,
+            "train_speedup_ceiling": (None if rnn is None else
+                                      args.batch_size / train_rate[m, "baseline"] / rnn),
+            "graphed": built[m, "optimized"][3],
+            "spectra_cached": spectra[m, "optimized"] is not None,
+            "spectra_cache_seconds": cache_seconds[m, "optimized"],
+            "predict_samples_per_s": len(X) / predict_seconds[m, "optimized"],
+            "predict_samples_per_s_baseline": len(X) / predict_seconds[m, "baseline"],
+            "predict_speedup": predict_seconds[m, "baseline"] / predict_seconds[m, "optimized"],
+            "model_gflops_per_series": flops / 1e9,
+            "achieved_gflops": achieved / 1e9,
+            "flop_fraction": achieved / peak,
+            "paths": {p: {"train_samples_per_s": train_rate[m, p],
+                          "predict_samples_per_s": len(X) / predict_seconds[m, p],
+                          "graphed": built[m, p][3],
+                          "spectral": built[m, p][0].spectral is not None}
+                      for p in paths},
+        }
+    first = results[models[0]]
     return {
         "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
         "torch": torch.__version__,
@@ -261,43 +312,33 @@ def measure(args: argparse.Namespace) -> dict:
         "series_length": int(X.shape[-1]),
         "n_segments": args.n_segments,
         "batch_size": args.batch_size,
-        "train_samples_per_s": train_rate["optimized"],
-        "train_samples_per_s_baseline": train_rate["baseline"],
-        "train_speedup": train_rate["optimized"] / train_rate["baseline"],
-        # The frozen LSTMs alone, forward and backward: every path pays them.
-        "recurrent_seconds_per_step": rnn_seconds,
-        "train_speedup_ceiling": (None if rnn_seconds is None else
-                                  args.batch_size / train_rate["baseline"] / rnn_seconds),
-        "graphed": built["optimized"][3],
-        "spectra_cached": spectra["optimized"] is not None,
-        "spectra_cache_seconds": cache_seconds["optimized"],
-        "predict_samples_per_s": len(X) / predict_seconds["optimized"],
-        "predict_samples_per_s_baseline": len(X) / predict_seconds["baseline"],
-        "predict_speedup": predict_seconds["baseline"] / predict_seconds["optimized"],
+        **{k: v for k, v in first.items() if k not in ("acoustic_model", "train_speed_vs_first",
+                                                       "train_seconds_per_step_rounds")},
         "peak_memory_mb": peak_memory_mb(device),
         "matmul_peak_gflops": peak / 1e9,
-        "achieved_gflops": achieved / 1e9,
-        "flop_fraction": achieved / peak,
-        "paths": {p: {"train_samples_per_s": train_rate[p],
-                      "predict_samples_per_s": len(X) / predict_seconds[p],
-                      "graphed": built[p][3], "spectral": built[p][0].spectral is not None}
-                  for p in paths},
+        "models": results,
     }
 
 
 def fit_times(args: argparse.Namespace) -> list[dict]:
-    """Fit V2SClassifier (defaults) and MiniRocket on each dataset in one process."""
+    """Fit V2SClassifier (defaults) per model and MiniRocket on each dataset in one process.
+
+    The top-level ``v2s_*`` fields are those of the first of ``--models``;
+    ``by_model`` holds every model's fit.
+    """
     from v2s_sklearn import V2SClassifier
     from v2s_sklearn.benchmarking import MiniRocketRidge
 
     def minirocket():  # the recipe `v2s benchmark` times (docs/benchmarks.md)
         return MiniRocketRidge(random_state=0)
 
+    models = [m for m in args.models.split(",") if m]
     # Warm-up: MiniRocket's numba kernels compile on first use; neither method
     # should be charged a one-off cost.
     Xw, yw = load_dataset("ItalyPowerDemand", "train")
     minirocket().fit(Xw, yw)
-    V2SClassifier(max_epochs=1, device=args.device).fit(Xw, yw)
+    for m in models:
+        V2SClassifier(acoustic_model=m, max_epochs=1, device=args.device).fit(Xw, yw)
 
     rows = []
     for name in args.fit_datasets.split(","):
@@ -306,12 +347,15 @@ def fit_times(args: argparse.Namespace) -> list[dict]:
         started = time.perf_counter()
         minirocket().fit(X, y)
         row["minirocket_fit_s"] = time.perf_counter() - started
-        clf = V2SClassifier(random_state=0, device=args.device)
-        started = time.perf_counter()
-        clf.fit(X, y)
-        row["v2s_fit_s"] = time.perf_counter() - started
-        row["v2s_epochs"] = len(clf.history_)
-        row["ratio"] = row["v2s_fit_s"] / row["minirocket_fit_s"]
+        row["by_model"] = {}
+        for m in models:
+            clf = V2SClassifier(acoustic_model=m, random_state=0, device=args.device)
+            started = time.perf_counter()
+            clf.fit(X, y)
+            seconds = time.perf_counter() - started
+            row["by_model"][m] = {"v2s_fit_s": seconds, "v2s_epochs": len(clf.history_),
+                                  "ratio": seconds / row["minirocket_fit_s"]}
+        row.update(row["by_model"][models[0]])
         rows.append(row)
     return rows
 
@@ -320,6 +364,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--models", default=DEFAULT_MODEL,
+                        help="comma-separated acoustic models (built-in names or files) to "
+                             "measure side by side (default %(default)s)")
     parser.add_argument("--dataset", default="GunPoint")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--n-segments", type=int, default=1)
@@ -348,19 +395,25 @@ def main(argv: list[str] | None = None) -> None:
         return
     print(f"device {result['device']}  torch {result['torch']}  threads {result['threads']}  "
           f"{result['dataset']} (length {result['series_length']}), batch {args.batch_size}")
-    print("| path | train samples/s | predict samples/s |")
-    print("| --- | --- | --- |")
-    for name, rates in result["paths"].items():
-        print(f"| {name} | {rates['train_samples_per_s']:.0f} | "
-              f"{rates['predict_samples_per_s']:.0f} |")
-    print(f"| speed-up | {result['train_speedup']:.2f}x | {result['predict_speedup']:.2f}x |")
-    print(f"peak memory {result['peak_memory_mb']:.0f} MB; achieved "
-          f"{result['achieved_gflops']:.1f} GFLOP/s of a measured matmul peak of "
-          f"{result['matmul_peak_gflops']:.0f} ({100 * result['flop_fraction']:.1f}%)")
+    print("| model | path | train samples/s | predict samples/s |")
+    print("| --- | --- | --- | --- |")
+    for model, res in result["models"].items():
+        for name, rates in res["paths"].items():
+            print(f"| {model} | {name} | {rates['train_samples_per_s']:.0f} | "
+                  f"{rates['predict_samples_per_s']:.0f} |")
+        print(f"| {model} | speed-up | {res['train_speedup']:.2f}x | "
+              f"{res['predict_speedup']:.2f}x |")
+    print(f"peak memory {result['peak_memory_mb']:.0f} MB; matmul peak "
+          f"{result['matmul_peak_gflops']:.0f} GFLOP/s")
+    for model, res in result["models"].items():
+        print(f"{model}: optimized training {res['train_speed_vs_first']:.2f}x the first "
+              f"model's; {res['achieved_gflops']:.1f} GFLOP/s "
+              f"({100 * res['flop_fraction']:.1f}% of peak)")
     for row in result.get("fit_times", []):
-        print(f"{row['dataset']}: V2SClassifier() fit {row['v2s_fit_s']:.1f} s "
-              f"({row['v2s_epochs']} epochs), MiniRocket fit {row['minirocket_fit_s']:.2f} s, "
-              f"ratio {row['ratio']:.1f}x")
+        for model, fit in row["by_model"].items():
+            print(f"{row['dataset']}: V2SClassifier(acoustic_model={model!r}) fit "
+                  f"{fit['v2s_fit_s']:.1f} s ({fit['v2s_epochs']} epochs), MiniRocket fit "
+                  f"{row['minirocket_fit_s']:.2f} s, ratio {fit['ratio']:.1f}x")
 
 
 if __name__ == "__main__":

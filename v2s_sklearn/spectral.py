@@ -84,16 +84,19 @@ class SpectralReprogrammer(nn.Module):
         dtype = self.frontend.mel.spectrogram.window.dtype
         perturbation = self.reprogrammer.perturbation(generator).to(dtype)
         spectrum = self.frontend.stft_frames(perturbation[None])[0]  # (freq, frames)
-        mel_shared = self.frontend.mel_from_magnitude(spectrum[:, self.shared_frames].abs())
+        # index_select rather than advanced indexing: the same values, several
+        # times faster forward and backward on the CPU for a gather along one axis.
+        mel_shared = self.frontend.mel_from_magnitude(
+            spectrum.index_select(1, self.shared_frames).abs())
         if series_spectra is None:
             series_spectra = self.series_spectra(x)
         elif series_spectra.shape[::2] != (len(x), len(self.active_frames)):
             raise ValueError(f"series_spectra of shape {tuple(series_spectra.shape)} do not "
                              f"match {len(x)} series and {len(self.active_frames)} active frames")
-        active = spectrum[:, self.active_frames] + series_spectra.to(spectrum.dtype)
+        active = spectrum.index_select(1, self.active_frames) + series_spectra.to(spectrum.dtype)
         mel_active = self.frontend.mel_from_magnitude(active.abs())
         mel = torch.cat([mel_shared.expand(len(x), -1, -1), mel_active], dim=2)
-        return self.frontend.log_features(mel[:, :, self.time_order])
+        return self.frontend.log_features(mel.index_select(2, self.time_order))
 
 
 class ReprogrammedModel(nn.Module):

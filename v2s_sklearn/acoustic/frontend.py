@@ -100,9 +100,13 @@ class LogMelFrontend(nn.Module):
         # torchaudio would clip against the loudest example in the batch.
         spec = self.to_db(mel.unsqueeze(1)).squeeze(1)
         mean = spec.mean(dim=(1, 2), keepdim=True)
-        std = spec.std(dim=(1, 2), keepdim=True)
-        spec = (spec - mean) / (std + 1e-5)
-        return spec.transpose(1, 2)
+        centred = spec - mean
+        # The unbiased standard deviation (what ``Tensor.std`` gives) from the
+        # centred values already at hand: on the CPU several times faster than
+        # ``std`` forward, and equal up to float rounding.
+        n = spec.shape[1] * spec.shape[2]
+        std = (centred.square().sum(dim=(1, 2), keepdim=True) / (n - 1)).sqrt()
+        return (centred / (std + 1e-5)).transpose(1, 2)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         return self.log_features(self.mel(waveform))

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..acoustic.architectures import ARCHITECTURES
 from .corpus import Corpus, load_gsc_folder
 from .train import TrainConfig, train_acoustic_model
 
@@ -35,6 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="use only the first N espeak-ng variants (smoke tests)")
     parser.add_argument("--engines", default="espeak-ng,flite,festival",
                         help="comma-separated: espeak-ng, flite, festival, pico")
+    parser.add_argument("--architecture", default=TrainConfig.architecture,
+                        choices=sorted(ARCHITECTURES),
+                        help="network to train (v2s_sklearn.acoustic.architectures."
+                             "ARCHITECTURES; default %(default)s, the V2Sa attention-RNN)")
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
@@ -77,7 +82,7 @@ def build_corpus(args: argparse.Namespace) -> Corpus:
 
 def run(args: argparse.Namespace) -> dict:
     corpus = build_corpus(args)
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
+    config = TrainConfig(architecture=args.architecture, epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.learning_rate, augment=not args.no_augment,
                          seed=args.seed, threads=args.threads)
     metrics = train_acoustic_model(corpus, args.output, config, real_clips=args.real_clips)

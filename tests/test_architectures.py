@@ -1,0 +1,170 @@
+"""The recurrence-free source architectures (TC-ResNet) behave like AttRNN for V2S."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from v2s_sklearn import load_acoustic_model
+from v2s_sklearn.acoustic.architectures import ARCHITECTURES, TCResNet, TCResNet8
+from v2s_sklearn.acoustic.checkpoint import load_checkpoint, save_checkpoint
+from v2s_sklearn.acoustic.frontend import LogMelFrontend
+from v2s_sklearn.cli import main as v2s
+from v2s_sklearn.pretrain.corpus import WORDS
+from v2s_sklearn.reprogram import Reprogrammer
+from v2s_sklearn.spectral import ReprogrammedModel
+
+from .test_pretrain import gsc_folder  # noqa: F401  (a fixture: a tiny Speech Commands folder)
+
+NEW = ["tcresnet", "tcresnet8"]
+
+
+def _trained_like(name: str, seed: int = 0) -> torch.nn.Module:
+    """A randomly initialised model whose batch norms hold non-trivial statistics."""
+    torch.manual_seed(seed)
+    model = ARCHITECTURES[name](WORDS)
+    model.train()
+    with torch.no_grad():
+        for _ in range(2):
+            model(torch.randn(4, 16000) * 0.1)
+    return model.eval()
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_shapes_metadata_and_no_recurrence(name):
+    model = _trained_like(name)
+    assert model.class_names == list(WORDS)
+    assert (model.sample_rate, model.input_length) == (16000, 16000)
+    assert isinstance(model.frontend, LogMelFrontend)
+    assert not any(isinstance(m, torch.nn.RNNBase) for m in model.modules())
+    x = torch.randn(3, 16000) * 0.1
+    with torch.no_grad():
+        features = model.features(x)
+        assert features.shape == (3, model.frontend.n_frames(16000), 80)
+        logits = model.classify(features)
+        assert logits.shape == (3, 35)
+        torch.testing.assert_close(model(x), logits)
+    # Model files stay small (the brief: at most 5 MB).
+    assert sum(p.numel() for p in model.parameters()) * 4 < 5e6
+
+
+def test_parameter_counts_are_those_documented():
+    counts = {name: sum(p.numel() for p in ARCHITECTURES[name](WORDS).parameters())
+              for name in NEW}
+    assert counts == {"tcresnet": 307_523, "tcresnet8": 148_787}
+
+
+def test_strides_must_match_the_blocks():
+    with pytest.raises(ValueError, match="one stride per residual block"):
+        TCResNet(WORDS, channels=(8, 16, 32), strides=(2,))
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_folded_batch_norm_gives_the_same_logits_and_input_gradients(name):
+    model = _trained_like(name)
+    x = torch.randn(3, 16000) * 0.1
+    with torch.no_grad():
+        expected = model(x)
+    frozen = load_acoustic_model(model)  # folds (optimize=True)
+    assert frozen.module.body_folded is not None
+    plain = load_acoustic_model(model, optimize=False)
+    assert plain.module.body_folded is None
+    with torch.no_grad():
+        torch.testing.assert_close(frozen(x), expected, atol=1e-5, rtol=1e-5)
+    grads = []
+    for m in (plain, frozen):
+        xi = x.clone().requires_grad_(True)
+        m(xi).logsumexp(1).sum().backward()
+        grads.append(xi.grad)
+    assert (grads[1] - grads[0]).norm() / grads[0].norm() < 1e-4
+
+
+def test_folding_does_not_touch_training():
+    model = _trained_like("tcresnet8")
+    model.fold_frozen()
+    model.train()  # an unfrozen model in training uses its own layers, not the copy
+    x = torch.randn(2, 16000) * 0.1
+    model(x).sum().backward()
+    assert model.stem.weight.grad is not None
+
+
+@pytest.mark.parametrize("name", NEW)
+@pytest.mark.parametrize("length, channels, segments, mask", [
+    (150, 1, 1, False),   # GunPoint-like
+    (24, 1, 7, True),     # many short copies, masked theta
+    (100, 3, 2, False),   # multivariate
+])
+def test_spectral_path_matches_the_waveform_path(name, length, channels, segments, mask):
+    # Both paths with folded batch norm, so that only the front end differs
+    # (folding alone is checked above; with random weights its float32
+    # rounding moves theta's gradient by up to 1e-3 on some inputs).
+    optimized = load_acoustic_model(_trained_like(name))
+    assert optimized.spectral_frontend is not None
+    torch.manual_seed(0)
+    reprogrammer = Reprogrammer(16000, length, channels, segments, mask, dropout=0.2)
+    reprogrammer.theta.data.normal_(0.0, 0.05)
+    x = torch.randn(5, channels, length)
+    slow = ReprogrammedModel(optimized, reprogrammer, spectral=False)
+    fast = ReprogrammedModel(optimized, reprogrammer)
+    assert slow.spectral is None and fast.spectral is not None
+
+    reprogrammer.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(fast(x), slow(x), atol=1e-4, rtol=0)
+        cached = fast.cache_series_spectra(x)
+        torch.testing.assert_close(fast(x, None, cached), slow(x), atol=1e-4, rtol=0)
+
+    reprogrammer.train()  # same dropout draw on both paths
+    grads = []
+    for network in (slow, fast):
+        reprogrammer.theta.grad = None
+        network(x, torch.Generator().manual_seed(3)).logsumexp(1).sum().backward()
+        grads.append(reprogrammer.theta.grad.clone())
+    assert (grads[1] - grads[0]).norm() / grads[0].norm() < 1e-4
+
+
+@pytest.mark.parametrize("name, cls", [("tcresnet", TCResNet), ("tcresnet8", TCResNet8)])
+def test_checkpoint_round_trip(tmp_path, name, cls):
+    model = _trained_like(name)
+    config = {"class_names": list(WORDS), "sample_rate": 16000, "input_length": 16000}
+    digest = save_checkpoint(model, tmp_path / "m.pt", name, config, metadata={"note": 1})
+    assert len(digest) == 64
+    loaded = load_checkpoint(tmp_path / "m.pt")
+    assert type(loaded) is cls and not loaded.training
+    assert loaded.metadata == {"note": 1}
+    x = torch.randn(2, 16000) * 0.1
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x), atol=0, rtol=0)
+    frozen = load_acoustic_model(tmp_path / "m.pt")
+    assert frozen.class_names == list(WORDS)
+    assert (tmp_path / "m.pt").stat().st_size < 5e6
+
+
+def test_pretrain_trains_the_chosen_architecture(gsc_folder, tmp_path):
+    output = tmp_path / "model.pt"
+    v2s(["pretrain", "--gsc-dir", str(gsc_folder), "--architecture", "tcresnet8",
+         "--epochs", "1", "--batch-size", "4", "--threads", "1", "--output", str(output)])
+    model = load_checkpoint(output)
+    assert type(model) is TCResNet8
+    assert model.metadata["n_parameters"] == 148_787
+
+
+BUILTIN = {"tcresnet8-synth": TCResNet8, "tcresnet14-synth": TCResNet}
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN))
+def test_builtin_tcresnet_loads_by_name_and_reprograms_gunpoint(name):
+    from v2s_sklearn import V2SClassifier, available_models
+    from v2s_sklearn.datasets import load_dataset
+
+    assert name in available_models()
+    model = load_acoustic_model(name)
+    assert type(model.module) is BUILTIN[name]
+    assert model.class_names == list(WORDS) and not model.module.training
+    assert model.module.metadata["test_accuracy"] > 0.5
+    X, y = load_dataset("GunPoint", "train")
+    clf = V2SClassifier(acoustic_model=name, max_epochs=2, validation_fraction=0,
+                        input_scaling=None, random_state=0).fit(X, y)
+    assert len(clf.history_) == 2
+    assert clf.predict_proba(X[:5]).shape == (5, 2)
+    assert set(clf.predict(X)) <= set(y)
