@@ -386,7 +386,8 @@ class V2STimeSeriesClassifier(BaseClassifier):
         """Return testing parameter settings for the estimator.
 
         Both sets use the built-in acoustic model with one or two epochs on
-        the CPU: small settings, real parts.
+        the CPU and one fit (no input-scaling candidates): small settings,
+        real parts.
 
         Parameters
         ----------
@@ -398,8 +399,10 @@ class V2STimeSeriesClassifier(BaseClassifier):
         params : list of dict
             Parameters to create testing instances of the class.
         """
-        fast = {"batch_size": 64,
-                "validation_fraction": 0.0, "random_state": 0, "device": "cpu"}
+        # input_scaling=None: one fit per check rather than the two of "auto",
+        # which V2SClassifier's own tests cover.
+        fast = {"batch_size": 64, "validation_fraction": 0.0, "input_scaling": None,
+                "random_state": 0, "device": "cpu"}
         return [
             {"max_epochs": 1, "n_segments": 1, "label_mapping": "random", **fast},
             {"max_epochs": 2, "n_segments": 2, "label_mapping": "iterative", "dropout": 0.2,
