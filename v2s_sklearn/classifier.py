@@ -761,11 +761,10 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         with torch.inference_mode():
             proba = torch.softmax(self.infer(run.network, run.X[rows],
                                              _rows(run.spectra, rows)), dim=1)
-        n_classes = len(self.classes_)
-        per_class = resolve_labels_per_class(self.labels_per_class, run.network.model.n_classes,
-                                             n_classes)
+        per_class = len(run.label_map[0])  # fixed by the first map: every class has as many
         weights, label_map = label_weights(self.label_mapping, proba.double().cpu().numpy(),
-                                           run.y[rows].cpu().numpy(), n_classes, per_class)
+                                           run.y[rows].cpu().numpy(), len(self.classes_),
+                                           per_class)
         run.label_matrix.copy_(weights)
         return label_map
 
