@@ -32,6 +32,13 @@ before they become options:
   the benchmark's recipe) instead of V2S on the same cuts, so candidates can be
   read against the method to beat without touching TEST.
 
+``--proba-dir DIR`` keeps every fit's held-out probabilities (one ``.npz`` per
+dataset, candidate and cut), so that ensembles of candidates from one or several
+studies are scored afterwards without fitting again:
+
+    python benchmarks/select_defaults.py --proba-dir PROBA \
+        --combine '{"acoustic_model": "v2sa-synth"}' '{"acoustic_model": "tcresnet8-synth"}'
+
 Fits run in ``--n-jobs`` processes (on a GPU they share the device; small
 models leave it mostly idle, so several processes multiply throughput).
 """
@@ -40,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import itertools
 import json
 import sys
@@ -78,8 +86,15 @@ def stretch_series(X: np.ndarray, factor: int, input_length: int = 16000) -> np.
     return stretched if X.ndim == 3 else stretched[:, 0]
 
 
+def proba_path(proba_dir: str | Path, name: str, params: dict | str, repeat: int) -> Path:
+    """Where one fit's held-out probabilities are kept: one file per dataset, candidate, cut."""
+    text = params if isinstance(params, str) else json.dumps(params)
+    key = hashlib.sha256(json.dumps(json.loads(text), sort_keys=True).encode()).hexdigest()[:12]
+    return Path(proba_dir) / f"{name}-cut{repeat}-{key}.npz"
+
+
 def evaluate(name: str, data_dir: str | None, params: dict, repeat: int,
-             device: str) -> dict:
+             device: str, proba_dir: str | None = None) -> dict:
     """Fit one candidate on 70% of TRAIN and score it on the other 30%."""
     import torch
 
@@ -90,7 +105,7 @@ def evaluate(name: str, data_dir: str | None, params: dict, repeat: int,
     X_fit, X_hold, y_fit, y_hold = train_test_split(X, y, test_size=0.3, stratify=y,
                                                     random_state=repeat)
     if params.get("method", "v2s") != "v2s":
-        return evaluate_other(name, params, repeat, X_fit, X_hold, y_fit, y_hold)
+        return evaluate_other(name, params, repeat, X_fit, X_hold, y_fit, y_hold, proba_dir)
     scale = params.get("scale")
     if scale == "choose":  # the estimator's own rule, input_scaling="auto"
         estimator_params["input_scaling"] = "auto"
@@ -127,12 +142,58 @@ def evaluate(name: str, data_dir: str | None, params: dict, repeat: int,
         epochs += len(clf.history_)
     seconds = time.perf_counter() - started
     accuracy = float(np.mean(clf.classes_[np.argmax(proba, axis=1)] == y_hold))
+    if proba_dir is not None:
+        save_proba(proba_dir, name, params, repeat, proba, clf.classes_, y_hold)
     return {"dataset": name, "repeat": repeat, "params": json.dumps(params),
             "accuracy": accuracy, "fit_seconds": seconds, "epochs": epochs, "error": ""}
 
 
+def save_proba(proba_dir: str, name: str, params: dict, repeat: int, proba: np.ndarray,
+               classes: np.ndarray, y_hold: np.ndarray) -> None:
+    """Keep one fit's held-out probabilities for ``--combine``."""
+    path = proba_path(proba_dir, name, params, repeat)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, proba=np.asarray(proba, dtype=np.float64), classes=classes, y=y_hold,
+             params=json.dumps(params))
+
+
+def combine(proba_dir: str, names: list[str], members: list[str], repeats: range) -> None:
+    """Score the average of several candidates' kept probabilities, per dataset and cut.
+
+    Each member's probabilities are read from ``--proba-dir``; a (dataset, cut)
+    that any member lacks is left out and named, so a partial study never
+    passes for a full one.
+    """
+    print(f"| dataset | {' | '.join(members)} | ensemble |")
+    print("| --- " * (len(members) + 2) + "|")
+    means = []
+    for name in names:
+        scores = []
+        for repeat in repeats:
+            paths = [proba_path(proba_dir, name, member, repeat) for member in members]
+            if not all(path.exists() for path in paths):
+                print(f"<!-- {name} cut {repeat}: missing "
+                      f"{[str(p) for p in paths if not p.exists()]} -->")
+                continue
+            kept = [np.load(path, allow_pickle=False) for path in paths]
+            y = kept[0]["y"]
+            single = [float(np.mean(k["classes"][k["proba"].argmax(1)] == y)) for k in kept]
+            # Each member's probabilities sum to one per series, so members of
+            # different sizes (a seed ensemble and one fit) weigh the same.
+            average = sum(k["proba"] / k["proba"].sum(1, keepdims=True) for k in kept)
+            scores.append(single + [float(np.mean(kept[0]["classes"][average.argmax(1)] == y))])
+        if scores:
+            row = np.mean(scores, axis=0)
+            means.append(row)
+            print(f"| {name} ({len(scores)} cuts) | " + " | ".join(f"{v:.3f}" for v in row)
+                  + " |")
+    if means:
+        print("| mean | " + " | ".join(f"{v:.3f}" for v in np.mean(means, axis=0)) + " |")
+
+
 def evaluate_other(name: str, params: dict, repeat: int, X_fit: np.ndarray,
-                   X_hold: np.ndarray, y_fit: np.ndarray, y_hold: np.ndarray) -> dict:
+                   X_hold: np.ndarray, y_fit: np.ndarray, y_hold: np.ndarray,
+                   proba_dir: str | None = None) -> dict:
     """The ``"method"`` experiment: another classifier on the same cut."""
     from v2s_sklearn.benchmarking import MiniRocketRidge
 
@@ -141,6 +202,9 @@ def evaluate_other(name: str, params: dict, repeat: int, X_fit: np.ndarray,
     started = time.perf_counter()
     clf = MiniRocketRidge(random_state=repeat).fit(X_fit, y_fit)
     accuracy = float(np.mean(clf.predict(X_hold) == y_hold))
+    if proba_dir is not None and hasattr(clf, "predict_proba"):
+        save_proba(proba_dir, name, params, repeat, clf.predict_proba(X_hold), clf.classes_,
+                   y_hold)
     return {"dataset": name, "repeat": repeat, "params": json.dumps(params),
             "accuracy": accuracy, "fit_seconds": time.perf_counter() - started,
             "epochs": 0, "error": ""}
@@ -161,6 +225,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--output", default=None, help="CSV of every fit")
+    parser.add_argument("--proba-dir", default=None,
+                        help="keep each fit's held-out probabilities here (for --combine)")
+    parser.add_argument("--combine", nargs="+", default=None, metavar="PARAMS",
+                        help="fit nothing: score the average of these candidates' kept "
+                             "probabilities (JSON objects as in the CSV's params column)")
     args = parser.parse_args(argv)
 
     if args.datasets:
@@ -169,6 +238,12 @@ def main(argv: list[str] | None = None) -> None:
         names = sorted(p.name for p in Path(args.data_dir).iterdir() if p.is_dir())
     else:
         names = list(SKTIME_SHIPPED)
+    if args.combine:
+        if args.proba_dir is None:
+            parser.error("--combine reads the probabilities kept by --proba-dir")
+        combine(args.proba_dir, names, args.combine,
+                range(args.first_cut, args.first_cut + args.repeats))
+        return
     configs = candidates(json.loads(args.grid))
     jobs = [(name, params, repeat) for name in names for params in configs
             for repeat in range(args.first_cut, args.first_cut + args.repeats)]
@@ -176,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{args.repeats} cuts", flush=True)
     started = time.perf_counter()
     results = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
-        delayed(evaluate)(name, args.data_dir, params, repeat, args.device)
+        delayed(evaluate)(name, args.data_dir, params, repeat, args.device, args.proba_dir)
         for name, params, repeat in jobs)
     rows = []
     handle = open(args.output, "w", newline="") if args.output else None

@@ -52,6 +52,7 @@ from .label_mapping import (
 from .parallel import in_task_threads
 from .reprogram import Reprogrammer
 from .scaling import fit_input_scaling, scale_series
+from .sonification import INPUT_TRANSFORMS
 from .spectral import ReprogrammedModel
 from .train_step import TrainStep, graphs_supported
 from .training import Callback, EarlyStopping, PlateauSchedule, ProgressBar, TrainingRun
@@ -148,6 +149,14 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         (``docs/estimator.md``).
     mask : bool, default=False
         If True, ``theta`` is zero where a copy of the series sits.
+    input_transform : {"pad", "fm", "am"}, default="pad"
+        How a series becomes the source input. ``"pad"`` is the paper's
+        zero-padding into ``n_segments`` copies. ``"fm"`` and ``"am"`` sonify
+        it over the whole second instead (``v2s_sklearn.sonification``): the
+        series sets the pitch (``"fm"``) or the loudness (``"am"``) of a
+        harmonic carrier, one per channel, and theta is added everywhere;
+        ``n_segments`` is then 1 and ``mask`` must be False. Measured on
+        held-out parts of TRAIN in ``docs/estimator.md``.
     input_scaling : {"auto", None, "center", "standard"}, default="auto"
         What is done to every value before it is placed: None keeps it;
         ``"center"`` subtracts that time point's mean over the training
@@ -291,7 +300,10 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         The callbacks of the kept fit: the defaults, then copies of
         ``callbacks``.
     n_segments_ : int
-        Copies of the series actually placed (``n_segments`` resolved).
+        Copies of the series actually placed (``n_segments`` resolved; 1
+        for a sonification).
+    input_transform_ : str
+        The fitted ``input_transform``.
     best_epoch_ : int
         Epoch (1-based) whose ``theta`` was kept.
     device_ : torch.device
@@ -336,6 +348,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "acoustic_model": [str, os.PathLike, nn.Module],
         "n_segments": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "mask": ["boolean"],
+        "input_transform": [StrOptions(set(INPUT_TRANSFORMS))],
         "input_scaling": [StrOptions({"auto", "center", "standard"}), None],
         "label_mapping": [StrOptions(set(LABEL_MAPPINGS))],
         "labels_per_class": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -365,6 +378,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         acoustic_model: str | os.PathLike | nn.Module = DEFAULT_MODEL,
         n_segments: int | str = "auto",
         mask: bool = False,
+        input_transform: str = "pad",
         input_scaling: str | None = "auto",
         label_mapping: str = "ot",
         labels_per_class: int | str = "auto",
@@ -387,6 +401,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.acoustic_model = acoustic_model
         self.n_segments = n_segments
         self.mask = mask
+        self.input_transform = input_transform
         self.input_scaling = input_scaling
         self.label_mapping = label_mapping
         self.labels_per_class = labels_per_class
@@ -485,8 +500,12 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
 
     def _initialize_placement(self, model: FrozenAcousticModel) -> None:
         """Where the series sit in the source input, as fitted state."""
-        self.n_segments_ = resolve_n_segments(self.n_segments, model.input_length,
-                                              self.n_channels_ * self.n_timepoints_)
+        self.input_transform_ = self.input_transform
+        if self.input_transform == "pad":
+            self.n_segments_ = resolve_n_segments(self.n_segments, model.input_length,
+                                                  self.n_channels_ * self.n_timepoints_)
+        else:  # one sonification spans the whole input (Reprogrammer refuses mask=True)
+            self.n_segments_ = 1
         self.mask_ = bool(self.mask)
 
     def _split(self, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -874,7 +893,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         """The reprogrammed network of the fitted placement: the one function that
         builds it, for fit (``theta`` zero, ``dropout``) and prediction (``theta_``)."""
         reprogrammer = Reprogrammer(model.input_length, self.n_timepoints_, self.n_channels_,
-                                    self.n_segments_, self.mask_, dropout)
+                                    self.n_segments_, self.mask_, dropout,
+                                    getattr(self, "input_transform_", "pad"))
         if theta is not None:
             with torch.no_grad():
                 reprogrammer.theta.copy_(torch.from_numpy(np.asarray(theta)))

@@ -54,9 +54,7 @@ class SpectralReprogrammer(nn.Module):
         self.reprogrammer = reprogrammer
         self.frontend = frontend
         length = reprogrammer.input_length
-        support = torch.zeros(length, dtype=torch.bool)
-        support[reprogrammer.index.cpu()] = True
-        active = frontend.frames_touching(support)
+        active = frontend.frames_touching(reprogrammer.support.cpu())
         is_active = torch.zeros(frontend.n_frames(length), dtype=torch.bool)
         is_active[active] = True
         shared = torch.nonzero(~is_active).flatten()
