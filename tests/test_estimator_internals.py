@@ -395,3 +395,41 @@ def test_a_model_file_is_stored_absolute_and_pinned_by_sha256(italy, tmp_path, m
     with pytest.raises(ValueError, match="not the one this estimator was fitted with"):
         pickle.loads(blob).predict_proba(X)
     assert np.isfinite(expected).all()
+
+
+# ------------------------------------------ a cheaper "auto": a trial, then one run
+def test_a_scaling_trial_continues_only_the_better_candidate(gunpoint):
+    X_train, y_train, _, _ = gunpoint
+    log: list = []
+    settings = {**FAST, "max_epochs": 5, "validation_fraction": 0.25}
+    clf = V2SClassifier(**settings, scaling_trial_epochs=2, callbacks=[RecordRuns(log)])
+    clf.fit(X_train, y_train)
+    # Both candidates began; the loser's losses stop at the trial epochs.
+    assert [entry["scaling"] for entry in log] == [None, "standard"]
+    loser = next(s for s in (None, "standard") if s != clf.input_scaling_)
+    assert clf.input_scaling_losses_[loser] > clf.best_loss_
+    assert clf.n_iter_ == 5
+    # The kept run is exactly the run of that scaling alone: same seed, same split,
+    # paused and resumed without a trace.
+    alone = V2SClassifier(**settings, input_scaling=clf.input_scaling_).fit(X_train, y_train)
+    np.testing.assert_array_equal(clf.theta_, alone.theta_)
+    assert clf.history_ == [{**row, "seconds": mine["seconds"]}
+                            for row, mine in zip(alone.history_, clf.history_)]
+
+
+def test_a_scaling_trial_tells_every_callback_its_run_ended(gunpoint):
+    X_train, y_train, _, _ = gunpoint
+
+    class CountEnds(Callback):
+        ends: list = []
+
+        def __deepcopy__(self, memo):
+            return self
+
+        def on_train_end(self, run):
+            self.ends.append((run.input_scaling, run.epoch))
+
+    V2SClassifier(**{**FAST, "max_epochs": 4}, scaling_trial_epochs=1,
+                  callbacks=[CountEnds()]).fit(X_train, y_train)
+    assert sorted(CountEnds.ends, key=lambda end: end[1]) in (
+        [(None, 1), ("standard", 4)], [("standard", 1), (None, 4)])

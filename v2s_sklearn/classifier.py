@@ -223,6 +223,11 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         How much an epoch must lower the monitored loss to count as an
         improvement for early stopping. The kept epoch is always the one of
         lowest monitored loss.
+    scaling_trial_epochs : int or None, default=None
+        With ``input_scaling="auto"`` only: train each candidate scaling for
+        this many epochs, then continue only the one of lower monitored loss
+        (the other stops there). None trains both to the end, which costs
+        about twice one fit. Measured in ``docs/estimator.md``.
     callbacks : list of Callback or None, default=None
         :class:`v2s_sklearn.training.Callback` instances that receive the
         training events, after the built-in ones
@@ -363,6 +368,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "tol": [Interval(Real, 0, None, closed="left")],
+        "scaling_trial_epochs": [Interval(Integral, 1, None, closed="left"), None],
         "callbacks": [list, None],
         "device": [str, torch.device],
         "random_state": ["random_state"],
@@ -393,6 +399,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         validation_fraction: float = 0.1,
         n_iter_no_change: int | None = 20,
         tol: float = 0.0,
+        scaling_trial_epochs: int | None = None,
         callbacks: list[Callback] | None = None,
         device: str | torch.device = "auto",
         random_state: int | np.random.RandomState | None = None,
@@ -416,6 +423,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.scaling_trial_epochs = scaling_trial_epochs
         self.callbacks = callbacks
         self.device = device
         self.random_state = random_state
@@ -533,19 +541,24 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         With ``input_scaling="auto"`` a candidate that meets non-finite values
         is dropped with a warning (the other may well be fine: scaling tames
         huge values); when every candidate fails, the first error is raised.
+        With ``scaling_trial_epochs``, every candidate trains that many epochs
+        and only the one of lowest monitored loss trains on.
         """
         scalings = AUTO_SCALINGS if self.input_scaling == "auto" else (self.input_scaling,)
+        trial = self.scaling_trial_epochs if len(scalings) > 1 else None
         fits, failures = [], {}
         for scaling in scalings:
             try:
                 fits.append(self._fit_candidate(scaling, model, X, y, train_rows, valid_rows,
-                                                seed))
+                                                seed, until=trial))
             except NonFiniteError as error:
                 if len(scalings) == 1:
                     raise
                 failures[scaling] = error
         if not fits:
             raise next(iter(failures.values()))
+        if trial is not None:
+            fits = self._continue_the_best(fits, failures)
         for scaling, error in failures.items():
             warnings.warn(f"input_scaling='auto': the candidate input_scaling={scaling!r} "
                           f"was dropped: {error}", RuntimeWarning, stacklevel=5)
@@ -554,15 +567,34 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             self.input_scaling_losses_.update({fit.scaling: fit.run.best_loss for fit in fits})
         return fits
 
+    def _continue_the_best(self, fits: list[_CandidateFit], failures: dict
+                           ) -> list[_CandidateFit]:
+        """After the trial epochs, resume only the candidate of lowest monitored
+        loss; the runner-up takes its place if it meets non-finite values."""
+        ranked = sorted(fits, key=lambda fit: fit.run.best_loss)
+        for place, leader in enumerate(ranked):
+            try:
+                self._train(leader.run)  # resumes where the trial left it
+            except NonFiniteError as error:
+                if place == len(ranked) - 1:
+                    raise
+                failures[leader.scaling] = error
+                continue
+            for other in ranked[place + 1:]:
+                self._end_training(other.run, warn=False)  # it stops at the trial
+            return [fit for fit in fits if fit.scaling not in failures]
+        raise AssertionError("unreachable: the last candidate returns or raises")
+
     def _fit_candidate(self, scaling: str | None, model: FrozenAcousticModel, X: np.ndarray,
                        y: np.ndarray, train_rows: np.ndarray, valid_rows: np.ndarray,
-                       seed: int) -> _CandidateFit:
-        """Scale with statistics of the training rows, then train ``theta``."""
+                       seed: int, until: int | None = None) -> _CandidateFit:
+        """Scale with statistics of the training rows, then train ``theta``
+        (for ``until`` epochs when given: the run can be resumed)."""
         mean, scale = fit_input_scaling(X[train_rows], scaling)
         run = self._initialize_run(model, scale_series(X, mean, scale), y, train_rows,
                                    valid_rows, seed, scaling)
         run.input_mean, run.input_scale = mean, scale  # so callbacks can scale new series
-        self._train(run)
+        self._train(run, until=until)
         return _CandidateFit(scaling, mean, scale, run)
 
     @staticmethod
@@ -675,11 +707,17 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 "finite", X))
         return torch.softmax(logits, dim=1).cpu().numpy()
 
-    def _train(self, run: TrainingRun) -> None:
-        """Epochs until ``max_epochs`` or a callback stops; keeps the best epoch."""
-        for callback in run.callbacks:
-            callback.on_train_begin(run)
-        for _ in range(self.max_epochs):
+    def _train(self, run: TrainingRun, until: int | None = None) -> None:
+        """Epochs until ``max_epochs`` or a callback stops; keeps the best epoch.
+
+        With ``until``, pauses after that epoch instead (unless it ends the
+        run): a later call resumes the same run where it left off.
+        """
+        if run.epoch == 0:
+            for callback in run.callbacks:
+                callback.on_train_begin(run)
+        limit = self.max_epochs if until is None else min(until, self.max_epochs)
+        while run.epoch < limit and not run.stop_training:
             for callback in run.callbacks:
                 callback.on_epoch_begin(run)
             started = time.perf_counter()
@@ -690,11 +728,15 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             self._update_kept_epoch(run)
             for callback in run.callbacks:
                 callback.on_epoch_end(run)
-            if run.stop_training:
-                break
+        if run.epoch >= self.max_epochs or run.stop_training:
+            self._end_training(run)
+
+    def _end_training(self, run: TrainingRun, warn: bool = True) -> None:
+        """Tell the callbacks the run is over; warn if ``max_epochs`` cut it short."""
         for callback in run.callbacks:
             callback.on_train_end(run)
-        self._warn_if_still_improving(run)
+        if warn:
+            self._warn_if_still_improving(run)
 
     def run_epoch(self, run: TrainingRun) -> dict[str, float]:
         """One pass over the shuffled training rows, then the evaluation that
@@ -830,7 +872,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         warnings.warn(
             f"max_epochs={self.max_epochs} ended the fit {rule} ({run.monitor} was lowest in "
             f"epoch {run.best_epoch}); raise max_epochs to train longer.",
-            ConvergenceWarning, stacklevel=7)
+            ConvergenceWarning, stacklevel=8)
 
     # -------------------------------------------------------------- validation
     def _check_X(self, X: Any, y: Any = None, *, fitting: bool = False) -> Any:

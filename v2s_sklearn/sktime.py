@@ -124,6 +124,10 @@ class V2STimeSeriesClassifier(BaseClassifier):
         as many as fit, at most 10.
     mask : bool, default=False
         If True, ``theta`` is zero where a copy of the series sits.
+    input_transform : {"pad", "fm", "am"}, default="pad"
+        Zero-padded copies (the paper's) or a sonification over the whole
+        second: the series sets the pitch (``"fm"``) or loudness (``"am"``)
+        of a harmonic carrier; see ``V2SClassifier``.
     input_scaling : {"auto", None, "center", "standard"}, default="auto"
         None keeps the values; ``"center"`` subtracts each time point's mean
         over the training series, ``"standard"`` also divides by their
@@ -163,6 +167,9 @@ class V2STimeSeriesClassifier(BaseClassifier):
         trains for ``max_epochs``.
     tol : float, default=0.0
         The improvement an epoch must make to reset early stopping's count.
+    scaling_trial_epochs : int or None, default=None
+        With ``input_scaling="auto"``: epochs each candidate trains before
+        only the better one continues; None trains both to the end.
     callbacks : list of Callback or None, default=None
         Training callbacks (:mod:`v2s_sklearn.training`), given to the inner
         estimator.
@@ -250,6 +257,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
         acoustic_model: str | os.PathLike | nn.Module = DEFAULT_MODEL,
         n_segments: int | str = "auto",
         mask: bool = False,
+        input_transform: str = "pad",
         input_scaling: str | None = "auto",
         label_mapping: str = "ot",
         labels_per_class: int | str = "auto",
@@ -264,6 +272,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
         validation_fraction: float = 0.1,
         n_iter_no_change: int | None = 20,
         tol: float = 0.0,
+        scaling_trial_epochs: int | None = None,
         callbacks: list | None = None,
         device: str | torch.device = "auto",
         random_state: int | np.random.RandomState | None = None,
@@ -272,6 +281,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
         self.acoustic_model = acoustic_model
         self.n_segments = n_segments
         self.mask = mask
+        self.input_transform = input_transform
         self.input_scaling = input_scaling
         self.label_mapping = label_mapping
         self.labels_per_class = labels_per_class
@@ -286,6 +296,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.scaling_trial_epochs = scaling_trial_epochs
         self.callbacks = callbacks
         self.device = device
         self.random_state = random_state
