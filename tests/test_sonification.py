@@ -93,3 +93,23 @@ def test_an_unknown_transform_is_refused_before_any_work(gunpoint):
     X, y, _, _ = gunpoint
     with pytest.raises(ValueError, match="input_transform"):
         V2SClassifier(input_transform="chirp").fit(X, y)
+
+
+@pytest.mark.parametrize("transform", ["pad", "fm"])
+def test_plot_source_input_shows_the_waveform_and_what_the_model_sees(gunpoint, transform,
+                                                                      tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from v2s_sklearn.plotting import plot_source_input
+
+    X, y, _, _ = gunpoint
+    clf = V2SClassifier(**FAST, input_transform=transform).fit(X, y)
+    fig = plot_source_input(clf, X, max_series=2)
+    wave_ax, mel_ax = fig.axes[0], fig.axes[1]
+    placed = wave_ax.lines[1].get_ydata()
+    # Pad(x) is silent outside the copies; S(x) sounds over the whole second.
+    silent = np.mean(placed == 0)
+    assert (silent > 0.5) if transform == "pad" else (silent < 0.01)
+    assert mel_ax.images[0].get_array().shape == (80, 126)  # mel bands x frames
+    fig.savefig(tmp_path / "input.png")

@@ -233,3 +233,66 @@ def plot_embedding(classifier: Any, X: Any, y: Any, method: str = "tsne", *,
     axes[1].legend(title="class", fontsize=8, loc="best")
     fig.suptitle(f"V2S embedding of the source model's logits ({method})")
     return fig
+
+
+def plot_source_input(classifier: Any, X: Any, *, max_series: int = 2):
+    """Draw what the source model hears: the reprogrammed waveform and its log-mel features.
+
+    For each series, the waveform ``x' = Pad(x) + M * theta`` (or ``S(x) + theta``
+    with a sonifying ``input_transform``) with the placed series and the fitted
+    ``theta`` apart, and the source model's normalised log-mel spectrogram of it.
+    It shows how much of the one-second input the series fills, which is what
+    ``input_transform`` changes.
+
+    Parameters
+    ----------
+    classifier : V2SClassifier
+        A fitted classifier whose source model has a log-mel front end (the
+        built-in ones).
+    X : array-like of shape (n_series, n_timepoints) or (n_series, n_channels, n_timepoints)
+        Series; the first ``max_series`` are drawn.
+    max_series : int, default=2
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import torch
+
+    from .scaling import scale_series
+
+    series = scale_series(classifier._check_X(X)[:max_series], classifier.input_mean_,
+                          classifier.input_scale_)
+    network, _, device = classifier._fitted_network(spectral=False)
+    frontend = getattr(network.model, "spectral_frontend", None)
+    if frontend is None:
+        raise ValueError("plot_source_input needs a source model with a log-mel front end "
+                         f"(the built-in ones); {type(network.model.module).__name__} has "
+                         "none")
+    reprogrammer = network.reprogrammer.eval()
+    with torch.inference_mode():
+        x = torch.from_numpy(series).to(device, reprogrammer.theta.dtype)
+        placed = reprogrammer.place(x)
+        perturbation = reprogrammer.perturbation()
+        features = frontend(placed + perturbation).cpu().numpy()
+    placed, perturbation = placed.cpu().numpy(), perturbation.cpu().numpy()
+    seconds = np.arange(placed.shape[1]) / frontend.mel.sample_rate
+    fig, axes = plt.subplots(len(series), 2, figsize=(11, 2.4 * len(series)), squeeze=False,
+                             constrained_layout=True)
+    for i, (wave_ax, mel_ax) in enumerate(axes):
+        wave_ax.plot(seconds, perturbation, color="tab:orange", lw=0.4, label="theta")
+        wave_ax.plot(seconds, placed[i], color="0.2", lw=0.5, label="placed series")
+        wave_ax.set_ylabel(f"series {i}")
+        image = mel_ax.imshow(features[i].T, origin="lower", aspect="auto", cmap="magma",
+                              extent=(0, seconds[-1], 0, features.shape[2]))
+        mel_ax.set_ylabel("mel band")
+    axes[0, 0].legend(loc="upper right", fontsize=8)
+    axes[0, 0].set_title(f"source input (input_transform={classifier.input_transform_!r})",
+                         fontsize=9, loc="left")
+    axes[0, 1].set_title("log-mel features the source model sees", fontsize=9, loc="left")
+    axes[-1, 0].set_xlabel("seconds")
+    axes[-1, 1].set_xlabel("seconds")
+    fig.colorbar(image, ax=axes[:, 1], shrink=0.8, label="standardised dB")
+    return fig

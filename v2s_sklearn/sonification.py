@@ -60,14 +60,15 @@ class Sonifier(nn.Module):
     max_frequency : float, default=7000.0
         Highest frequency a harmonic may reach, in Hz (below Nyquist, so no
         harmonic aliases).
-    amplitude : float, default=0.5
-        Peak amplitude of the summed carriers.
+    amplitude : float, default=1.0
+        Bound on the peak amplitude of the summed carriers: full scale, as
+        the speech clips the source models learnt from are.
     """
 
     def __init__(self, kind: str, input_length: int, n_channels: int, *,
                  sample_rate: float = 16000.0, base_frequency: float = 220.0,
                  octaves: float = 2.0, n_harmonics: int = 16,
-                 max_frequency: float = 7000.0, amplitude: float = 0.5) -> None:
+                 max_frequency: float = 7000.0, amplitude: float = 1.0) -> None:
         super().__init__()
         if kind not in INPUT_TRANSFORMS[1:]:
             raise ValueError(f"unknown sonification {kind!r}; use one of "
