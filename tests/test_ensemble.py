@@ -1,4 +1,4 @@
-"""seed_ensemble: a soft-voting VotingClassifier of V2SClassifiers over seeds."""
+"""seed_ensemble and source_ensemble: soft-voting VotingClassifiers of V2SClassifiers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from sklearn.ensemble import VotingClassifier
 
 from v2s_sklearn import V2SClassifier
-from v2s_sklearn.ensemble import seed_ensemble
+from v2s_sklearn.ensemble import seed_ensemble, source_ensemble
 
 from .conftest import FAST
 
@@ -47,3 +47,31 @@ def test_a_bad_member_count_is_refused(bad):
 def test_a_random_state_that_cannot_be_offset_is_refused():
     with pytest.raises(ValueError, match="random_state"):
         seed_ensemble(2, random_state=np.random.RandomState(0))
+
+
+def test_a_source_ensemble_averages_models_of_different_architectures(gunpoint):
+    X_train, y_train, X_test, _ = gunpoint
+    clf = source_ensemble(["v2sa-synth", "tcresnet8-synth"], **SMALL, random_state=3)
+    clf.fit(X_train, y_train)
+    members = clf.named_estimators_
+    assert [m.acoustic_model_ for m in clf.estimators_] == ["v2sa-synth", "tcresnet8-synth"]
+    assert {m.random_state for m in clf.estimators_} == {3}
+    expected = np.mean([m.predict_proba(X_test) for m in clf.estimators_], axis=0)
+    np.testing.assert_allclose(clf.predict_proba(X_test), expected, rtol=1e-6)
+    alone = V2SClassifier(acoustic_model="tcresnet8-synth", random_state=3, **SMALL)
+    np.testing.assert_array_equal(members["tcresnet8-synth"].theta_,
+                                  alone.fit(X_train, y_train).theta_)
+
+
+@pytest.mark.parametrize("models, match", [
+    (["v2sa-synth"], "at least two"),
+    (["v2sa-synth", "v2sa-synth"], "at least two different"),
+])
+def test_a_source_ensemble_needs_two_different_models(models, match):
+    with pytest.raises(ValueError, match=match):
+        source_ensemble(models)
+
+
+def test_a_source_ensemble_refuses_one_acoustic_model_for_all():
+    with pytest.raises(ValueError, match="acoustic_models="):
+        source_ensemble(acoustic_model="v2sa-synth")
