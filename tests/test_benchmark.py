@@ -146,13 +146,14 @@ def test_search_runs_the_grid_on_train_and_reports_its_choice(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:no stratified validation split")
-def test_the_seed_ensemble_runs_three_members_and_notes_their_epochs(tmp_path):
+@pytest.mark.parametrize("method", ["v2s-seeds3", "v2s-sources3"])
+def test_an_ensemble_runs_three_members_and_notes_their_epochs(tmp_path, method):
     config = BenchmarkConfig(max_epochs=2, max_train=12, max_test=20)
-    outcome = run_benchmark(["ItalyPowerDemand"], ["v2s-seeds3"], tmp_path / "e.csv",
+    outcome = run_benchmark(["ItalyPowerDemand"], [method], tmp_path / "e.csv",
                             config=config, log=lambda line: None)
     table = _read(tmp_path / "e.csv")
-    assert list(table["method"]) == ["v2s-seeds3"] and table["accuracy"].between(0, 1).all()
-    assert outcome.notes[("ItalyPowerDemand", "v2s-seeds3")].count(" of 2") == 3
+    assert list(table["method"]) == [method] and table["accuracy"].between(0, 1).all()
+    assert outcome.notes[("ItalyPowerDemand", method)].count(" of 2") == 3
 
 
 def test_search_needs_two_series_per_class(tmp_path):

@@ -50,6 +50,12 @@ def _build_v2s_seeds3(config: BenchmarkConfig, X: np.ndarray, y: np.ndarray) -> 
     return seed_ensemble(3, **config.v2s_params())
 
 
+def _build_v2s_sources3(config: BenchmarkConfig, X: np.ndarray, y: np.ndarray) -> Any:
+    from ..ensemble import source_ensemble
+
+    return source_ensemble(**config.v2s_params())
+
+
 def search_grid(config: BenchmarkConfig, X: np.ndarray) -> dict[str, list]:
     """The ``v2s-search`` grid for series shaped like ``X``.
 
@@ -105,6 +111,9 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("v2s-seeds3", "three V2SClassifiers with defaults and seeds random_state + "
            "0, 1, 2, probabilities averaged (v2s_sklearn.ensemble.seed_ensemble)",
            _build_v2s_seeds3, "v2s"),
+    Method("v2s-sources3", "three V2SClassifiers with defaults, one per source "
+           "architecture (v2sa-synth, tcresnet8-synth, tcresnet14-synth), probabilities "
+           "averaged (v2s_sklearn.ensemble.source_ensemble)", _build_v2s_sources3, "v2s"),
     Method("v2s-search", "GridSearchCV(V2SClassifier) over dropout and n_segments, "
            "stratified k-fold on TRAIN, scored by log loss, refitted on TRAIN",
            _build_v2s_search, "v2s"),
