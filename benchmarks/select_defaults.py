@@ -39,6 +39,14 @@ studies are scored afterwards without fitting again:
     python benchmarks/select_defaults.py --proba-dir PROBA \
         --combine '{"acoustic_model": "v2sa-synth"}' '{"acoustic_model": "tcresnet8-synth"}'
 
+``--report CSV ...`` fits nothing either: it reads the CSVs of earlier studies
+and prints, per candidate, the mean held-out accuracy per dataset, wins, losses
+and ties against ``--baseline`` over the (dataset, cut) pairs both have, and the
+total fit time:
+
+    python benchmarks/select_defaults.py --report a.csv b.csv \
+        --baseline '{"acoustic_model": "v2sa-synth", "method": "v2s"}'
+
 Fits run in ``--n-jobs`` processes (on a GPU they share the device; small
 models leave it mostly idle, so several processes multiply throughput).
 """
@@ -191,6 +199,41 @@ def combine(proba_dir: str, names: list[str], members: list[str], repeats: range
         print("| mean | " + " | ".join(f"{v:.3f}" for v in np.mean(means, axis=0)) + " |")
 
 
+def report(paths: list[str], baseline: str | None) -> None:
+    """Markdown tables of earlier studies: accuracy per dataset, and wins against ``baseline``."""
+    import pandas as pd
+
+    rows = pd.concat([pd.read_csv(path) for path in paths], ignore_index=True)
+    rows["params"] = rows["params"].map(lambda text: json.dumps(json.loads(text),
+                                                                sort_keys=True))
+    rows = rows.drop_duplicates(["dataset", "repeat", "params"])
+    accuracy = rows.pivot_table(index="params", columns="dataset", values="accuracy")
+    cuts = rows.pivot_table(index="params", columns="dataset", values="accuracy",
+                            aggfunc="size")
+    names = list(accuracy.columns)
+    print("| candidate | " + " | ".join(names) + " | mean | fit s | W/L/T |")
+    print("| --- " * (len(names) + 4) + "|")
+    key = None if baseline is None else json.dumps(json.loads(baseline), sort_keys=True)
+    by_cut = rows.set_index(["params", "dataset", "repeat"])["accuracy"]
+    for params in accuracy.index:
+        cells = ["-" if np.isnan(accuracy.loc[params, n]) else
+                 f"{accuracy.loc[params, n]:.3f}" + ("" if cuts.loc[params, n] == 3 else
+                                                     f" ({cuts.loc[params, n]:.0f})")
+                 for n in names]
+        record = ""
+        if key is not None and key in accuracy.index and params != key:
+            mine, theirs = by_cut.loc[params], by_cut.loc[key]
+            both = mine.index.intersection(theirs.index)
+            delta = mine.loc[both] - theirs.loc[both]
+            record = (f"{int((delta > 1e-9).sum())}/{int((delta < -1e-9).sum())}/"
+                      f"{int((delta.abs() <= 1e-9).sum())}")
+        seconds = rows.loc[rows["params"] == params, "fit_seconds"].sum()
+        print(f"| {params} | " + " | ".join(cells) + f" | {accuracy.loc[params].mean():.3f}"
+              f" | {seconds:.0f} | {record} |")
+    print("\n(n): a dataset with fewer than 3 cuts; W/L/T: dataset-cuts won, lost and tied "
+          "against the baseline.")
+
+
 def evaluate_other(name: str, params: dict, repeat: int, X_fit: np.ndarray,
                    X_hold: np.ndarray, y_fit: np.ndarray, y_hold: np.ndarray,
                    proba_dir: str | None = None) -> dict:
@@ -230,7 +273,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--combine", nargs="+", default=None, metavar="PARAMS",
                         help="fit nothing: score the average of these candidates' kept "
                              "probabilities (JSON objects as in the CSV's params column)")
+    parser.add_argument("--report", nargs="+", default=None, metavar="CSV",
+                        help="fit nothing: summarise the CSVs of earlier studies")
+    parser.add_argument("--baseline", default=None, metavar="PARAMS",
+                        help="with --report: the candidate others are counted against")
     args = parser.parse_args(argv)
+
+    if args.report:
+        report(args.report, args.baseline)
+        return
 
     if args.datasets:
         names = args.datasets.split(",")
