@@ -54,8 +54,8 @@ def main(argv: list[str] | None = None) -> dict:
                         "processes, 1 thread each (default %(default)s)")
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--methods", default="v2s")
-    parser.add_argument("--max-epochs", type=int, default=5)
-    parser.add_argument("--max-train", type=int, default=50)
+    parser.add_argument("--max-epochs", type=int, default=40)
+    parser.add_argument("--max-train", type=int, default=60)
     parser.add_argument("--max-test", type=int, default=100)
     parser.add_argument("--serial-threads", type=int, default=None,
                         help="OMP_NUM_THREADS of the serial run (default: torch's own)")

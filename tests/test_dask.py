@@ -128,6 +128,39 @@ def test_a_fit_on_a_worker_uses_its_share_of_threads(client, italy):
         TorchThreads(cores=0)
 
 
+def _malloc_state_after_a_fit(X, y):
+    import os
+
+    import v2s_sklearn.parallel as parallel
+
+    V2SClassifier(**QUICK).fit(X, y)
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), parallel._malloc_restored
+
+
+def test_a_worker_gets_glibc_malloc_limits_back_for_its_fits(client, italy):
+    # Dask's nanny fixes MALLOC_TRIM_THRESHOLD_, which made every fit on a worker
+    # 2.3 times slower (docs/dask.md); the first fit there restores the limits.
+    X, y = italy
+    trim, restored = client.submit(_malloc_state_after_a_fit, X, y, pure=False).result()
+    assert trim is not None and restored is True
+
+
+def test_malloc_limits_are_left_alone_without_the_variable():
+    import subprocess
+
+    code = ("import v2s_sklearn.parallel as p; "
+            "print(p.restore_malloc_thresholds(), p.restore_malloc_thresholds())")
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    plain = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, check=True).stdout.split()
+    fixed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, env={**env, "MALLOC_TRIM_THRESHOLD_": "65536"}
+                           ).stdout.split()
+    assert plain == ["False", "False"]
+    assert fixed == (["True", "True"] if sys.platform.startswith("linux") else
+                     ["False", "False"])
+
+
 # ---------------------------------------------------------------- searches
 def _assert_same_search(serial_search, dask_search):
     expected, found = serial_search.cv_results_, dask_search.cv_results_
