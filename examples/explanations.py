@@ -26,7 +26,10 @@ from v2s_sklearn.plotting import plot_explanation
 
 X_train, y_train = load_dataset("GunPoint", "train")
 X_test, y_test = load_dataset("GunPoint", "test")
-clf = V2SClassifier(max_epochs=15, input_scaling=None, random_state=0).fit(X_train, y_train)
+# The attention-RNN source model: attention is a view of its attention layer (the
+# default, TC-ResNet8, has none; saliency works with any source model).
+clf = V2SClassifier(acoustic_model="v2sa-synth", max_epochs=15, input_scaling=None,
+                    random_state=0).fit(X_train, y_train)
 print(f"test accuracy {clf.score(X_test, y_test):.3f}")
 
 # %%

@@ -24,7 +24,9 @@ from v2s_sklearn.plotting import plot_alignment, plot_embedding, plot_explanatio
 
 from .conftest import FAST  # noqa: E402
 
-QUICK = {**FAST, "input_scaling": None}
+# The paper's analysis is of V2Sa: its two convolutions (CAM layers 0 and 1) and
+# its attention layer.
+QUICK = {**FAST, "input_scaling": None, "acoustic_model": "v2sa-synth"}
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +98,7 @@ def torch_stack_stats(waveform):
 
 def test_a_user_model_needs_its_source_outputs(italy):
     X, y = italy
-    clf = V2SClassifier(**{**QUICK, "max_epochs": 1}, acoustic_model=Statistics()).fit(X, y)
+    clf = V2SClassifier(**{**QUICK, "max_epochs": 1, "acoustic_model": Statistics()}).fit(X, y)
     with pytest.raises(ValueError, match="source_outputs="):
         wasserstein_alignment(clf, X)
     source = np.random.default_rng(0).standard_normal((50, 3))
@@ -138,7 +140,7 @@ def test_cam_refuses_a_missing_layer_or_a_model_without_convolutions(recorded, i
         class_activation_map(recorded, X[:2], layer=5)
     with pytest.raises(ValueError, match="no layer named"):
         class_activation_map(recorded, X[:2], layer="rnn.nothing")
-    clf = V2SClassifier(**{**QUICK, "max_epochs": 1}, acoustic_model=Statistics()).fit(X, y)
+    clf = V2SClassifier(**{**QUICK, "max_epochs": 1, "acoustic_model": Statistics()}).fit(X, y)
     with pytest.raises(ValueError, match="no convolution layer"):
         class_activation_map(clf, X[:2])
 
@@ -161,6 +163,7 @@ def test_the_figures_are_drawn(recorded, italy):
 
 def test_v2s_explain_writes_the_figure_set(tmp_path, capsys):
     main(["explain", "--dataset", "ItalyPowerDemand", "--max-epochs", "1",
+          "--acoustic-model", "v2sa-synth",
           "--max-test-series", "60", "--projections", "50", "--series", "2",
           "--output", str(tmp_path)])
     written = sorted(p.name for p in tmp_path.glob("*.png"))

@@ -18,6 +18,7 @@ from torch import nn
 
 import v2s_sklearn.classifier as classifier_module
 from v2s_sklearn import V2SClassifier
+from v2s_sklearn.acoustic import DEFAULT_MODEL
 from v2s_sklearn.acoustic.architectures import AttRNN
 from v2s_sklearn.exceptions import InconsistentVersionWarning, NonFiniteError
 from v2s_sklearn.training import Callback, EarlyStopping, PlateauSchedule
@@ -52,7 +53,7 @@ def test_set_params_after_fit_changes_no_prediction(gunpoint):
     clf.set_params(mask=True, n_segments=1, input_scaling="standard", dropout=0.5,
                    acoustic_model=AttRNN(["a", "b", "c"]), device="cpu")
     np.testing.assert_array_equal(clf.predict_proba(X_test), expected)
-    assert (clf.n_segments_, clf.mask_, clf.acoustic_model_) == (2, False, "v2sa-synth")
+    assert (clf.n_segments_, clf.mask_, clf.acoustic_model_) == (2, False, DEFAULT_MODEL)
 
 
 def test_the_unpickled_model_is_loaded_once(gunpoint, monkeypatch):

@@ -18,7 +18,9 @@ matplotlib.use("Agg")
 @pytest.fixture(scope="module")
 def fitted(italy):
     X, y = italy
-    return V2SClassifier(**{**FAST, "n_segments": 2}).fit(X, y), X, y
+    # V2Sa: attention is a view of its attention layer (the default TC-ResNet has none).
+    clf = V2SClassifier(**{**FAST, "n_segments": 2}, acoustic_model="v2sa-synth")
+    return clf.fit(X, y), X, y
 
 
 def test_saliency_is_the_gradient_of_the_explained_log_probability(fitted):
@@ -55,7 +57,7 @@ def test_attention_sums_to_at_most_one_and_sits_on_the_series(fitted):
 
 def test_multichannel_explanations_keep_the_channels(basic_motions):
     X, y = basic_motions
-    clf = V2SClassifier(**FAST).fit(X, y)
+    clf = V2SClassifier(**FAST, acoustic_model="v2sa-synth").fit(X, y)
     assert saliency(clf, X[:2]).shape == (2,) + X.shape[1:]
     assert attention(clf, X[:2]).shape == (2,) + X.shape[1:]
 

@@ -10,6 +10,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from v2s_sklearn import V2SClassifier
+from v2s_sklearn.acoustic import DEFAULT_MODEL
 
 from .conftest import FAST
 
@@ -22,7 +23,7 @@ def z_normalise(X):
 def test_clone_and_params_round_trip():
     clf = V2SClassifier(n_segments=3, dropout=0.2, random_state=4)
     params = clf.get_params()
-    assert params["n_segments"] == 3 and params["acoustic_model"] == "v2sa-synth"
+    assert params["n_segments"] == 3 and params["acoustic_model"] == DEFAULT_MODEL
     twin = clone(clf)
     assert twin is not clf and twin.get_params() == params
     assert twin.set_params(n_segments=5).n_segments == 5 and clf.n_segments == 3

@@ -132,8 +132,9 @@ def test_basic_motions_multivariate_matches_v2sclassifier_and_beats_chance():
     reference = V2SClassifier(max_epochs=3, **FAST).fit(X[train], y[train])
     np.testing.assert_array_equal(clf.estimator_.theta_, reference.theta_)
     np.testing.assert_allclose(proba, reference.predict_proba(X[held_out]), atol=1e-6)
-    # 4 classes (chance 0.25); 0.86-0.96 over seeds 0-2 when this was written.
-    assert np.mean(pred == y[held_out]) >= 0.6
+    # 4 classes (chance 0.25); 3 epochs on 3 series per class: 0.86-0.96 over seeds
+    # 0-2 with v2sa-synth, 0.57 with tcresnet8-synth (seed 0), the default since issue 16.
+    assert np.mean(pred == y[held_out]) >= 0.45
 
 
 def test_japanese_vowels_multivariate_unequal_length():

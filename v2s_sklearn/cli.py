@@ -107,6 +107,8 @@ def _explain(args: argparse.Namespace) -> None:
                                                   random_state=args.random_state)]}
         if args.max_epochs is not None:
             params["max_epochs"] = args.max_epochs
+        if args.acoustic_model is not None:
+            params["acoustic_model"] = args.acoustic_model
         clf = V2SClassifier(**params).fit(X_train, y_train)
         joblib.dump(clf, output / "model.joblib")
     print(f"{args.dataset}: test accuracy {clf.score(X_test, y_test):.4f}")
@@ -195,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--output", default="v2s_explain",
                          help="folder for the figures (default %(default)s)")
     explain.add_argument("--max-epochs", type=int, default=None)
+    explain.add_argument("--acoustic-model", default=None, metavar="NAME",
+                         help="source model to fit with (default: the estimator's; "
+                              "v2sa-synth has the attention layer the attention figure "
+                              "shows)")
     explain.add_argument("--max-test-series", type=int, default=None, metavar="N",
                          help="describe a stratified sample of N test series (quicker); "
                               "default: all of them")

