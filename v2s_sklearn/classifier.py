@@ -166,8 +166,10 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         it over the whole second instead (``v2s_sklearn.sonification``): the
         series sets the pitch (``"fm"``) or the loudness (``"am"``) of a
         harmonic carrier, one per channel, and theta is added everywhere;
-        ``n_segments`` is then 1 and ``mask`` must be False. Measured on
-        held-out parts of TRAIN in ``docs/estimator.md``.
+        ``n_segments`` is then 1 and ``mask`` must be False. On held-out
+        parts of TRAIN of 12 UCR datasets (three cuts) they scored 0.830
+        (``"fm"``) and 0.850 (``"am"``) against 0.895 for ``"pad"``
+        (``docs/estimator.md``); they help long series such as Lightning2.
     input_scaling : {"auto", None, "center", "standard"}, default="auto"
         What is done to every value before it is placed: None keeps it;
         ``"center"`` subtracts that time point's mean over the training
