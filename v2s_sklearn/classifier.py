@@ -588,18 +588,19 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         """After the trial epochs, resume only the candidate of lowest monitored
         loss; the runner-up takes its place if it meets non-finite values."""
         ranked = sorted(fits, key=lambda fit: fit.run.best_loss)
-        for place, leader in enumerate(ranked):
+        for leader in ranked[:-1]:
             try:
                 self._train(leader.run)  # resumes where the trial left it
+                break
             except NonFiniteError as error:
-                if place == len(ranked) - 1:
-                    raise
                 failures[leader.scaling] = error
-                continue
-            for other in ranked[place + 1:]:
+        else:
+            leader = ranked[-1]
+            self._train(leader.run)  # the last candidate left: its error is raised
+        for other in ranked:
+            if other is not leader and other.scaling not in failures:
                 self._end_training(other.run, warn=False)  # it stops at the trial
-            return [fit for fit in fits if fit.scaling not in failures]
-        raise AssertionError("unreachable: the last candidate returns or raises")
+        return [fit for fit in fits if fit.scaling not in failures]
 
     def _fit_candidate(self, scaling: str | None, model: FrozenAcousticModel, X: np.ndarray,
                        y: np.ndarray, train_rows: np.ndarray, valid_rows: np.ndarray,
