@@ -36,3 +36,27 @@ def basic_motions():
     """BasicMotions (6 channels, length 100, 4 classes): 8 training series."""
     X, y = _stratified_head(*load_dataset("BasicMotions", "train"), 2)
     return X, y
+
+
+def assert_spectral_path_matches(slow, fast, x, *, logit_atol=1e-4, grad_rtol=1e-4):
+    """The STFT-domain network ``fast`` gives the logits and theta gradient of the
+    waveform network ``slow`` (both over the same reprogrammer), with and without
+    the cache of series spectra."""
+    import torch
+
+    reprogrammer = fast.reprogrammer
+    assert slow.reprogrammer is reprogrammer
+    assert slow.spectral is None and fast.spectral is not None
+    reprogrammer.eval()
+    with torch.no_grad():
+        expected = slow(x)
+        torch.testing.assert_close(fast(x), expected, atol=logit_atol, rtol=0)
+        cached = fast.cache_series_spectra(x)
+        torch.testing.assert_close(fast(x, None, cached), expected, atol=logit_atol, rtol=0)
+    reprogrammer.train()  # same dropout draw on both paths
+    grads = []
+    for network in (slow, fast):
+        reprogrammer.theta.grad = None
+        network(x, torch.Generator().manual_seed(3)).logsumexp(1).sum().backward()
+        grads.append(reprogrammer.theta.grad.clone())
+    assert (grads[1] - grads[0]).norm() / grads[0].norm() < grad_rtol

@@ -14,6 +14,8 @@ from v2s_sklearn.pretrain.corpus import WORDS
 from v2s_sklearn.reprogram import Reprogrammer
 from v2s_sklearn.spectral import ReprogrammedModel
 
+from .conftest import assert_spectral_path_matches
+
 from .test_pretrain import gsc_folder  # noqa: F401  (a fixture: a tiny Speech Commands folder)
 
 NEW = ["tcresnet", "tcresnet8"]
@@ -104,23 +106,8 @@ def test_spectral_path_matches_the_waveform_path(name, length, channels, segment
     reprogrammer = Reprogrammer(16000, length, channels, segments, mask, dropout=0.2)
     reprogrammer.theta.data.normal_(0.0, 0.05)
     x = torch.randn(5, channels, length)
-    slow = ReprogrammedModel(optimized, reprogrammer, spectral=False)
-    fast = ReprogrammedModel(optimized, reprogrammer)
-    assert slow.spectral is None and fast.spectral is not None
-
-    reprogrammer.eval()
-    with torch.no_grad():
-        torch.testing.assert_close(fast(x), slow(x), atol=1e-4, rtol=0)
-        cached = fast.cache_series_spectra(x)
-        torch.testing.assert_close(fast(x, None, cached), slow(x), atol=1e-4, rtol=0)
-
-    reprogrammer.train()  # same dropout draw on both paths
-    grads = []
-    for network in (slow, fast):
-        reprogrammer.theta.grad = None
-        network(x, torch.Generator().manual_seed(3)).logsumexp(1).sum().backward()
-        grads.append(reprogrammer.theta.grad.clone())
-    assert (grads[1] - grads[0]).norm() / grads[0].norm() < 1e-4
+    assert_spectral_path_matches(ReprogrammedModel(optimized, reprogrammer, spectral=False),
+                                 ReprogrammedModel(optimized, reprogrammer), x)
 
 
 @pytest.mark.parametrize("name, cls", [("tcresnet", TCResNet), ("tcresnet8", TCResNet8)])

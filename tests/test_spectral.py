@@ -12,6 +12,8 @@ from v2s_sklearn.label_mapping import target_log_proba
 from v2s_sklearn.reprogram import Reprogrammer
 from v2s_sklearn.spectral import ReprogrammedModel
 
+from .conftest import assert_spectral_path_matches
+
 # Stated tolerance: float32 rounding of a different but equivalent order of
 # operations; logits of the built-in model are O(1-10).
 LOGIT_ATOL = 1e-4
@@ -35,22 +37,9 @@ def test_spectral_path_matches_the_waveform_path(models, length, channels, segme
     reprogrammer = Reprogrammer(16000, length, channels, segments, mask, dropout=0.2)
     reprogrammer.theta.data.normal_(0.0, 0.05)
     x = torch.randn(5, channels, length)
-    slow = ReprogrammedModel(straightforward, reprogrammer, spectral=False)
-    fast = ReprogrammedModel(optimized, reprogrammer)
-    assert slow.spectral is None and fast.spectral is not None
-
-    reprogrammer.eval()
-    with torch.no_grad():
-        torch.testing.assert_close(fast(x), slow(x), atol=LOGIT_ATOL, rtol=0)
-
-    reprogrammer.train()  # same dropout draw on both paths
-    grads = []
-    for network in (slow, fast):
-        reprogrammer.theta.grad = None
-        network(x, torch.Generator().manual_seed(3)).logsumexp(1).sum().backward()
-        grads.append(reprogrammer.theta.grad.clone())
-    error = (grads[1] - grads[0]).norm() / grads[0].norm()
-    assert error < GRAD_RTOL
+    assert_spectral_path_matches(ReprogrammedModel(straightforward, reprogrammer, spectral=False),
+                                 ReprogrammedModel(optimized, reprogrammer), x,
+                                 logit_atol=LOGIT_ATOL, grad_rtol=GRAD_RTOL)
 
 
 def test_only_frames_that_reach_the_series_are_transformed_per_series(models):
