@@ -231,8 +231,9 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     n_iter_no_change : int or None, default=20
         Stop after this many epochs without a validation loss lower than the
         best so far minus ``tol`` (:class:`~v2s_sklearn.training.EarlyStopping`);
-        None trains for ``max_epochs``. 10 cost 0.59x the fit time for 0.3
-        points less mean accuracy on three TRAIN cuts (``docs/estimator.md``).
+        None trains for ``max_epochs``. 10 cost about 0.59x the fit time
+        (separate runs) for 0.3 points less mean accuracy on three TRAIN cuts
+        (``docs/estimator.md``).
     tol : float, default=0.0
         How much an epoch must lower the monitored loss to count as an
         improvement for early stopping. The kept epoch is always the one of
@@ -242,8 +243,8 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         this many epochs, then continue only the one of lower monitored loss
         (the other stops there). None trains both to the end, which costs
         about twice one fit. On three TRAIN cuts of 12 UCR datasets, 5 took
-        0.46x the fit time for 0.8 points less mean accuracy (the same
-        result on 30 of 36 cuts; ``docs/estimator.md``).
+        about 0.46x the fit time (separate runs) for 0.8 points less mean
+        accuracy (the same result on 30 of 36 cuts; ``docs/estimator.md``).
     callbacks : list of Callback or None, default=None
         :class:`v2s_sklearn.training.Callback` instances that receive the
         training events, after the built-in ones
