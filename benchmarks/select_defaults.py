@@ -18,6 +18,9 @@ before they become options:
 - ``"seeds": n``: n estimators fitted with seeds ``cut + 1000 * i``, their
   probabilities averaged (what ``v2s_sklearn.ensemble.seed_ensemble`` does,
   with other seeds);
+- ``"seed": i``: one fit with the seed of member i of ``"seeds"`` (``cut + 1000 * i``),
+  so members run as separate candidates and ``--combine`` averages them with
+  equal weights, reusing the kept probabilities of seed 0 (the plain candidate);
 - ``"scale": "timepoint"``: every time point standardised over the fitting
   part's series (scikit-learn's ``StandardScaler`` fitted on the 70%, as in a
   ``Pipeline``), so what all series share is removed and what tells them
@@ -71,7 +74,7 @@ from v2s_sklearn import V2SClassifier
 from v2s_sklearn.datasets import SKTIME_SHIPPED, load_dataset
 
 #: Grid keys that are experiments on the data or the fit, not estimator parameters.
-EXPERIMENTS = ("stretch", "seeds", "scale", "second_model", "method")
+EXPERIMENTS = ("stretch", "seeds", "seed", "scale", "second_model", "method")
 
 
 def candidates(grid: dict[str, list]) -> list[dict]:
@@ -133,8 +136,9 @@ def evaluate(name: str, data_dir: str | None, params: dict, repeat: int,
     sources = [estimator_params.get("acoustic_model")]
     if params.get("second_model"):
         sources.append(params["second_model"])
-    for seed, scaling, source in itertools.product(range(params.get("seeds", 1)), scalings,
-                                                   sources):
+    first_seed = params.get("seed", 0)
+    seeds = range(first_seed, first_seed + params.get("seeds", 1))
+    for seed, scaling, source in itertools.product(seeds, scalings, sources):
         member_params = {**estimator_params, "input_scaling": scaling}
         if source is not None:
             member_params["acoustic_model"] = source
