@@ -434,3 +434,43 @@ def test_a_scaling_trial_tells_every_callback_its_run_ended(gunpoint):
                   callbacks=[CountEnds()]).fit(X_train, y_train)
     assert sorted(CountEnds.ends, key=lambda end: end[1]) in (
         [(None, 1), ("standard", 4)], [("standard", 1), (None, 4)])
+
+
+def test_given_validation_series_replace_the_split(gunpoint):
+    X, y, X_val, y_val = gunpoint
+    clf = V2SClassifier(max_epochs=3, batch_size=16, input_scaling="standard",
+                        random_state=0).fit(X, y, X_val=X_val, y_val=y_val)
+    # All of X is trained on and scaled from; the kept epoch is the best on X_val.
+    np.testing.assert_allclose(clf.input_mean_[0], X.mean(axis=0), rtol=1e-5, atol=1e-6)
+    assert len(clf.history_) == 3 and "valid_loss" in clf.history_[0]
+    best = int(np.argmin([row["valid_loss"] for row in clf.history_]))
+    assert clf.best_epoch_ == best + 1
+    assert clf.best_validation_score_ == pytest.approx(
+        np.mean(clf.predict(X_val) == y_val), abs=1e-6)
+    # validation_fraction is not drawn on: any value gives the same fit.
+    other = V2SClassifier(max_epochs=3, batch_size=16, input_scaling="standard",
+                          validation_fraction=0.5, random_state=0)
+    np.testing.assert_array_equal(other.fit(X, y, X_val=X_val, y_val=y_val).theta_,
+                                  clf.theta_)
+
+
+def test_validation_series_a_subset_of_classes_is_fine(gunpoint):
+    X, y, X_val, y_val = gunpoint
+    only = y_val == y_val[0]
+    clf = V2SClassifier(max_epochs=2, batch_size=16, input_scaling=None, random_state=0)
+    clf.fit(X, y, X_val=X_val[only], y_val=y_val[only])
+    assert clf.best_validation_score_ is not None
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda X_val, y_val: (X_val, None), "pass both or neither"),
+    (lambda X_val, y_val: (X_val[:, :50], y_val), "X_val does not match X"),
+    (lambda X_val, y_val: (X_val, y_val[:3]), "one label per series"),
+    (lambda X_val, y_val: (X_val[:0], y_val[:0]), "holds no series"),
+    (lambda X_val, y_val: (X_val, np.full(len(y_val), "unseen")), "labels that y does not"),
+])
+def test_bad_validation_series_are_refused(gunpoint, change, message):
+    X, y, X_val, y_val = gunpoint
+    X_val, y_val = change(X_val, y_val)
+    with pytest.raises(ValueError, match=message):
+        V2SClassifier(max_epochs=1, input_scaling=None).fit(X, y, X_val=X_val, y_val=y_val)

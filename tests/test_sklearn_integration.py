@@ -11,6 +11,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from v2s_sklearn import V2SClassifier
 from v2s_sklearn.acoustic import DEFAULT_MODEL
+from v2s_sklearn.ensemble import CVEnsembleClassifier
 
 from .conftest import FAST
 
@@ -63,7 +64,8 @@ CHECKED = V2SClassifier(max_epochs=1, batch_size=128, validation_fraction=0.0,
                         input_scaling=None, random_state=0)
 
 
-@parametrize_with_checks([CHECKED])
+# The cross-validated ensemble of the same member, two folds.
+@parametrize_with_checks([CHECKED, CVEnsembleClassifier(CHECKED, n_splits=2)])
 def test_sklearn_conformance(estimator, check):
     check(estimator)
 

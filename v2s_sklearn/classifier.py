@@ -449,7 +449,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     # ----------------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
     @in_task_threads  # inside a Dask worker: its share of threads (v2s_sklearn.parallel)
-    def fit(self, X: Any, y: Any) -> "V2SClassifier":
+    def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None) -> "V2SClassifier":
         """Learn ``theta`` for the training series.
 
         Parameters
@@ -458,6 +458,15 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             Training series; a DataFrame's rows are series.
         y : array-like of shape (n_series,)
             Class labels of any type.
+        X_val, y_val : array-like or None, default=None
+            Series that pick the kept epoch (and the input scaling of
+            ``"auto"``) and stop training early, in place of the
+            ``validation_fraction`` split: all of ``X`` is then trained on.
+            Their labels must be among those of ``y``. In a ``Pipeline`` the
+            steps before this one do not transform them (as with
+            ``HistGradientBoostingClassifier``'s). :class:`~v2s_sklearn.ensemble.
+            CVEnsembleClassifier` uses them to give each fold its own
+            validation series.
 
         Returns
         -------
@@ -477,7 +486,10 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         X, y = self._validate_training_data(X, y)
         self._initialize_placement(model)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        train_rows, valid_rows = self._split(y, seed)
+        if X_val is None and y_val is None:
+            train_rows, valid_rows = self._split(y, seed)
+        else:
+            X, y, train_rows, valid_rows = self._append_validation_data(X, y, X_val, y_val)
         fits = self._fit_candidates(model, X, y, train_rows, valid_rows, seed)
         self._keep(self._choose(fits))
         # Filled on first prediction; made here, so predict leaves __dict__ unchanged.
@@ -549,6 +561,31 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
                 "validation_fraction=0 to silence this.", UserWarning, stacklevel=5)
             return index, index[:0]
         return np.sort(train), np.sort(valid)
+
+    def _append_validation_data(self, X: np.ndarray, y: np.ndarray, X_val: Any, y_val: Any
+                                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Given validation series appended to the training ones, and the rows of each."""
+        if X_val is None or y_val is None:
+            raise ValueError("X_val and y_val go together: pass both or neither")
+        if len(X_val) == 0:
+            raise ValueError("X_val holds no series; pass None to use validation_fraction")
+        try:
+            X_val = self._check_X(X_val)  # the length, channels and columns of X
+        except ValueError as error:
+            raise ValueError(f"X_val does not match X: {error}") from error
+        y_val = np.asarray(y_val)
+        if y_val.ndim != 1 or len(y_val) != len(X_val):
+            raise ValueError(f"y_val must be 1-D with one label per series of X_val "
+                             f"({len(X_val)}); got shape {y_val.shape}")
+        unknown = np.setdiff1d(y_val, self.classes_)
+        if len(unknown):
+            raise ValueError(f"y_val holds labels that y does not: {unknown.tolist()} "
+                             f"(classes of y: {self.classes_.tolist()})")
+        n_train = len(y)
+        rows = np.arange(n_train + len(y_val))
+        return (np.concatenate([X, X_val]),
+                np.concatenate([y, np.searchsorted(self.classes_, y_val)]),
+                rows[:n_train], rows[n_train:])
 
     def _fit_candidates(self, model: FrozenAcousticModel, X: np.ndarray, y: np.ndarray,
                         train_rows: np.ndarray, valid_rows: np.ndarray, seed: int
