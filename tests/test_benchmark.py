@@ -146,7 +146,7 @@ def test_search_runs_the_grid_on_train_and_reports_its_choice(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:no stratified validation split")
-@pytest.mark.parametrize("method", ["v2s-seeds3", "v2s-sources3"])
+@pytest.mark.parametrize("method", ["v2s-seeds3", "v2s-sources3", "v2s-cv3"])
 def test_an_ensemble_runs_three_members_and_notes_their_epochs(tmp_path, method):
     config = BenchmarkConfig(max_epochs=2, max_train=12, max_test=20)
     outcome = run_benchmark(["ItalyPowerDemand"], [method], tmp_path / "e.csv",

@@ -474,3 +474,38 @@ def test_bad_validation_series_are_refused(gunpoint, change, message):
     X_val, y_val = change(X_val, y_val)
     with pytest.raises(ValueError, match=message):
         V2SClassifier(max_epochs=1, input_scaling=None).fit(X, y, X_val=X_val, y_val=y_val)
+
+
+# ------------------------------------------------------------------- mixup
+def test_mixup_scores_each_minibatch_against_both_partners(italy):
+    class RecordTargets(V2SClassifier):
+        def get_loss(self, log_proba, targets):
+            calls.append(targets.cpu().numpy().copy())
+            return super().get_loss(log_proba, targets)
+
+    X, y = italy
+    calls: list = []
+    RecordTargets(**{**ONE_EPOCH, "batch_size": len(y), "mixup_alpha": 0.4}).fit(X, y)
+    # One training minibatch: its own targets, then its shuffled partners';
+    # then the evaluation of the epoch's theta on the unmixed series.
+    own, partners, evaluation = calls
+    assert sorted(partners) == sorted(own) and not np.array_equal(partners, own)
+    np.testing.assert_array_equal(np.sort(evaluation), np.sort(own))
+
+
+def test_mixup_mixes_cached_spectra_as_it_mixes_series(italy, monkeypatch):
+    X, y = italy
+    # One plain gradient step: theta is the step's gradient, so the two paths'
+    # float rounding (~1e-7) stays that small (Adam over epochs would amplify it).
+    params = {**ONE_EPOCH, "batch_size": len(y), "optimizer": "sgd", "learning_rate": 1.0,
+              "learning_rate_schedule": "constant", "mixup_alpha": 0.4}
+    cached = V2SClassifier(**params).fit(X, y)
+    monkeypatch.setattr("v2s_sklearn.spectral.SPECTRA_CACHE_BYTES", 0)  # no cache
+    recomputed = V2SClassifier(**params).fit(X, y)
+    assert np.abs(recomputed.theta_).max() > 1e-3  # the step moved theta
+    np.testing.assert_allclose(cached.theta_, recomputed.theta_, rtol=1e-4, atol=1e-6)
+    assert cached.loss_curve_ == pytest.approx(recomputed.loss_curve_, rel=1e-5)
+    # Seeded: the same fit again; off: a different one.
+    np.testing.assert_array_equal(V2SClassifier(**params).fit(X, y).theta_, recomputed.theta_)
+    plain = V2SClassifier(**{**params, "mixup_alpha": 0.0}).fit(X, y)
+    assert not np.allclose(plain.theta_, cached.theta_)

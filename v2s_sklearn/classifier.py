@@ -204,6 +204,15 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         (``docs/estimator.md``).
     weight_decay : float, default=0.0
         L2 penalty on ``theta`` (Adam's coupled weight decay).
+    mixup_alpha : float, default=0.0
+        Mixup (Zhang et al., 2018): with a positive value, every training
+        minibatch is replaced by convex combinations ``lam * x_i + (1 - lam)
+        * x_j`` of its series with a shuffled copy of itself, and the loss is
+        the same combination of the two series' losses; ``lam`` is drawn per
+        minibatch from ``Beta(mixup_alpha, mixup_alpha)`` (folded above 0.5, so
+        ``x_i`` dominates). Padding is linear, so the cached spectra are mixed
+        the same way and the STFT-domain path is unchanged. Validation and
+        prediction see the series themselves. 0 turns it off.
     learning_rate : float, default=0.05
         Adam step size; the paper's value, which also beat 0.01 on held-out
         parts of TRAIN.
@@ -375,6 +384,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         "label_mapping": [StrOptions(set(LABEL_MAPPINGS))],
         "labels_per_class": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "mixup_alpha": [Interval(Real, 0, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
@@ -407,6 +417,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         labels_per_class: int | str = "auto",
         dropout: float = 0.0,
         weight_decay: float = 0.0,
+        mixup_alpha: float = 0.0,
         learning_rate: float = 0.05,
         optimizer: str | type[torch.optim.Optimizer] = "adam",
         optimizer_params: dict[str, Any] | None = None,
@@ -431,6 +442,7 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         self.labels_per_class = labels_per_class
         self.dropout = dropout
         self.weight_decay = weight_decay
+        self.mixup_alpha = mixup_alpha
         self.learning_rate = learning_rate
         self.optimizer = optimizer
         self.optimizer_params = optimizer_params
@@ -701,12 +713,13 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
             # The series' spectra are the same every epoch: computed once, memory permitting.
             spectra=network.cache_series_spectra(X_all),
             train_rows=train_index, valid_rows=torch.as_tensor(valid_rows, device=device),
-            generator=generator, input_scaling=scaling,
+            generator=generator, rng=np.random.default_rng(seed), input_scaling=scaling,
             callbacks=self.default_callbacks() + copy.deepcopy(list(self.callbacks or [])))
         # On a GPU the steps replay CUDA graphs (v2s_sklearn.train_step); dropout
-        # draws random numbers each step, so it keeps eager steps.
+        # and mixup draw random numbers each step, so they keep eager steps.
         run.step = TrainStep(lambda rows: self._batch_loss(run, rows), [run.theta],
-                             graphed=graphs_supported(device) and self.dropout == 0)
+                             graphed=(graphs_supported(device) and self.dropout == 0
+                                      and self.mixup_alpha == 0))
         return run
 
     def default_callbacks(self) -> list[Callback]:
@@ -829,10 +842,31 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     def _batch_loss(self, run: TrainingRun, rows: torch.Tensor
                     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """Loss of a minibatch, and its stats; what ``TrainStep`` runs (or graphs)."""
+        if self.mixup_alpha > 0:
+            return self._mixup_batch_loss(run, rows)
         logits = run.network(run.X[rows], run.generator, _rows(run.spectra, rows))
         log_proba = target_log_proba(logits, run.label_matrix)
         targets = run.y[rows]
         loss = self.get_loss(log_proba, targets)
+        return loss, (loss.detach() * len(rows), (log_proba.argmax(1) == targets).sum())
+
+    def _mixup_batch_loss(self, run: TrainingRun, rows: torch.Tensor
+                          ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """The minibatch mixed with a shuffled copy of itself (``mixup_alpha``)."""
+        lam = float(run.rng.beta(self.mixup_alpha, self.mixup_alpha))
+        lam = max(lam, 1.0 - lam)
+        partner = torch.randperm(len(rows), generator=run.generator, device=rows.device)
+        X = run.X[rows]
+        X = lam * X + (1.0 - lam) * X[partner]
+        spectra = _rows(run.spectra, rows)
+        if spectra is not None and run.network.reprogrammer.sonifier is None:
+            spectra = lam * spectra + (1.0 - lam) * spectra[partner]  # STFT(Pad(.)) is linear
+        else:
+            spectra = None  # a sonification is not linear: recomputed from the mixed series
+        log_proba = target_log_proba(run.network(X, run.generator, spectra), run.label_matrix)
+        targets = run.y[rows]
+        loss = (lam * self.get_loss(log_proba, targets)
+                + (1.0 - lam) * self.get_loss(log_proba, targets[partner]))
         return loss, (loss.detach() * len(rows), (log_proba.argmax(1) == targets).sum())
 
     def get_loss(self, log_proba: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

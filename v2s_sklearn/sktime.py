@@ -147,6 +147,9 @@ class V2STimeSeriesClassifier(BaseClassifier):
         Dropout rate on ``theta`` during training (never at prediction).
     weight_decay : float, default=0.0
         L2 penalty on ``theta``.
+    mixup_alpha : float, default=0.0
+        Mixup of training minibatches with weights from
+        ``Beta(mixup_alpha, mixup_alpha)``; 0 turns it off.
     learning_rate : float, default=0.05
         Step size of the optimizer.
     optimizer : {"adam", "adamw", "sgd"} or torch.optim.Optimizer subclass, default="adam"
@@ -263,6 +266,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
         labels_per_class: int | str = "auto",
         dropout: float = 0.0,
         weight_decay: float = 0.0,
+        mixup_alpha: float = 0.0,
         learning_rate: float = 0.05,
         optimizer: str | type[torch.optim.Optimizer] = "adam",
         optimizer_params: dict[str, Any] | None = None,
@@ -287,6 +291,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
         self.labels_per_class = labels_per_class
         self.dropout = dropout
         self.weight_decay = weight_decay
+        self.mixup_alpha = mixup_alpha
         self.learning_rate = learning_rate
         self.optimizer = optimizer
         self.optimizer_params = optimizer_params

@@ -61,6 +61,8 @@ class TrainingRun:
         Row indices for training and for choosing the epoch (may be empty).
     generator : torch.Generator
         Draws shuffles and dropout masks on the training device.
+    rng : numpy.random.Generator or None
+        Draws what is needed on the host (mixup's weights).
     input_scaling : {None, "center", "standard"}
         The scaling of ``X`` in this run.
     input_mean, input_scale : ndarray of shape (n_channels, n_timepoints)
@@ -95,6 +97,7 @@ class TrainingRun:
     train_rows: torch.Tensor
     valid_rows: torch.Tensor
     generator: torch.Generator
+    rng: Any = None
     input_scaling: str | None = None
     input_mean: Any = None
     input_scale: Any = None
