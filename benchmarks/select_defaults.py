@@ -186,7 +186,7 @@ def combine(proba_dir: str, names: list[str], members: list[str], repeats: range
     """
     print(f"| dataset | {' | '.join(members)} | ensemble |")
     print("| --- " * (len(members) + 2) + "|")
-    means = []
+    means, deltas = [], []
     for name in names:
         scores = []
         for repeat in repeats:
@@ -202,6 +202,7 @@ def combine(proba_dir: str, names: list[str], members: list[str], repeats: range
             # different sizes (a seed ensemble and one fit) weigh the same.
             average = sum(k["proba"] / k["proba"].sum(1, keepdims=True) for k in kept)
             scores.append(single + [float(np.mean(kept[0]["classes"][average.argmax(1)] == y))])
+            deltas.append(scores[-1][-1] - single[0])
         if scores:
             row = np.mean(scores, axis=0)
             means.append(row)
@@ -209,6 +210,10 @@ def combine(proba_dir: str, names: list[str], members: list[str], repeats: range
                   + " |")
     if means:
         print("| mean | " + " | ".join(f"{v:.3f}" for v in np.mean(means, axis=0)) + " |")
+        deltas = np.asarray(deltas)
+        print(f"\nensemble against the first member over {len(deltas)} dataset-cuts: "
+              f"{int((deltas > 1e-9).sum())} won, {int((deltas < -1e-9).sum())} lost, "
+              f"{int((np.abs(deltas) <= 1e-9).sum())} tied")
 
 
 def report(paths: list[str], baseline: str | None) -> None:
