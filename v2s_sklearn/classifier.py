@@ -845,32 +845,29 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
     def _batch_loss(self, run: TrainingRun, rows: torch.Tensor
                     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """Loss of a minibatch, and its stats; what ``TrainStep`` runs (or graphs)."""
+        X, spectra, targets = run.X[rows], _rows(run.spectra, rows), run.y[rows]
         if self.mixup_alpha > 0:
-            return self._mixup_batch_loss(run, rows)
-        logits = run.network(run.X[rows], run.generator, _rows(run.spectra, rows))
+            lam, partner, X, spectra = self._mix(run, X, spectra)
+        logits = run.network(X, run.generator, spectra)
         log_proba = target_log_proba(logits, run.label_matrix)
-        targets = run.y[rows]
         loss = self.get_loss(log_proba, targets)
+        if self.mixup_alpha > 0:  # the same mixture of the two series' losses
+            loss = lam * loss + (1.0 - lam) * self.get_loss(log_proba, targets[partner])
         return loss, (loss.detach() * len(rows), (log_proba.argmax(1) == targets).sum())
 
-    def _mixup_batch_loss(self, run: TrainingRun, rows: torch.Tensor
-                          ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """The minibatch mixed with a shuffled copy of itself (``mixup_alpha``)."""
+    def _mix(self, run: TrainingRun, X: torch.Tensor, spectra: torch.Tensor | None
+             ) -> tuple[float, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Mixup (``mixup_alpha``): the minibatch mixed with a shuffled copy of
+        itself; returns the weight of the original, the partners and the mixture."""
         lam = float(run.rng.beta(self.mixup_alpha, self.mixup_alpha))
         lam = max(lam, 1.0 - lam)
-        partner = torch.randperm(len(rows), generator=run.generator, device=rows.device)
-        X = run.X[rows]
+        partner = torch.randperm(len(X), generator=run.generator, device=X.device)
         X = lam * X + (1.0 - lam) * X[partner]
-        spectra = _rows(run.spectra, rows)
         if spectra is not None and run.network.reprogrammer.sonifier is None:
             spectra = lam * spectra + (1.0 - lam) * spectra[partner]  # STFT(Pad(.)) is linear
         else:
             spectra = None  # a sonification is not linear: recomputed from the mixed series
-        log_proba = target_log_proba(run.network(X, run.generator, spectra), run.label_matrix)
-        targets = run.y[rows]
-        loss = (lam * self.get_loss(log_proba, targets)
-                + (1.0 - lam) * self.get_loss(log_proba, targets[partner]))
-        return loss, (loss.detach() * len(rows), (log_proba.argmax(1) == targets).sum())
+        return lam, partner, X, spectra
 
     def get_loss(self, log_proba: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """The loss minimised, from class log-probabilities: the mean negative

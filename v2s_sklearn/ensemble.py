@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.ensemble import VotingClassifier
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import check_classification_targets
-from scipy.sparse import issparse
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
 from .acoustic.registry import available_models
@@ -247,9 +247,7 @@ class CVEnsembleClassifier(ClassifierMixin, BaseEstimator):
             delayed(_fit_member)(member, X, y, train, valid)
             for member, (train, valid) in zip(members, self.folds_))
         first = self.estimators_[0]
-        self.classes_ = first.classes_
-        if any(not np.array_equal(m.classes_, self.classes_) for m in self.estimators_):
-            raise ValueError("the members were fitted on different classes")  # not reachable
+        self.classes_ = first.classes_  # every member trained on every class (checked above)
         if hasattr(first, "n_features_in_"):
             self.n_features_in_ = first.n_features_in_
         if hasattr(first, "feature_names_in_"):
@@ -286,8 +284,6 @@ class CVEnsembleClassifier(ClassifierMixin, BaseEstimator):
 
     def _base_estimator(self) -> Any:
         if self.estimator is None:
-            from .classifier import V2SClassifier
-
             return V2SClassifier()
         parameters = inspect.signature(self.estimator.fit).parameters
         if not {"X_val", "y_val"} <= set(parameters):
@@ -318,18 +314,12 @@ class CVEnsembleClassifier(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        base = self._base_estimator_or_none()
-        if base is not None:
+        base = V2SClassifier() if self.estimator is None else self.estimator
+        if hasattr(base, "__sklearn_tags__"):  # the members' inputs are the ensemble's
             member = base.__sklearn_tags__()
             tags.input_tags = member.input_tags
             tags.classifier_tags.poor_score = member.classifier_tags.poor_score
         return tags
-
-    def _base_estimator_or_none(self) -> Any:
-        try:
-            return self._base_estimator()
-        except TypeError:
-            return None
 
 
 def _fit_member(member: Any, X: Any, y: np.ndarray, train: np.ndarray,
