@@ -136,6 +136,26 @@ def test_pretrain_trains_the_chosen_architecture(gsc_folder, tmp_path):
     assert model.metadata["n_parameters"] == 148_787
 
 
+def test_pretrain_sizes_a_tcresnet_and_keeps_the_size_in_the_checkpoint(gsc_folder, tmp_path):
+    output = tmp_path / "narrow.pt"
+    v2s(["pretrain", "--gsc-dir", str(gsc_folder), "--architecture", "tcresnet8",
+         "--n-mels", "40", "--channels", "16,24,32,48", "--epochs", "1", "--batch-size", "4",
+         "--threads", "1", "--output", str(output)])
+    model = load_checkpoint(output)  # rebuilt from the checkpoint alone
+    assert model.stem.in_channels == 40 and model.frontend.mel.n_mels == 40
+    assert [block.body[0].out_channels for block in model.blocks] == [24, 32, 48]
+    assert model.head.in_features == 48
+    assert model.metadata["n_parameters"] == sum(p.numel() for p in model.parameters())
+
+
+def test_pretrain_refuses_a_size_the_architecture_lacks(gsc_folder, tmp_path):
+    with pytest.raises(ValueError, match="architecture 'attrnn' takes no 'channels'"):
+        v2s(["pretrain", "--gsc-dir", str(gsc_folder), "--architecture", "attrnn",
+             "--channels", "16,24", "--epochs", "1", "--output", str(tmp_path / "m.pt")])
+    with pytest.raises(SystemExit):  # argparse: not a list of positive integers
+        v2s(["pretrain", "--gsc-dir", str(gsc_folder), "--channels", "16,x"])
+
+
 BUILTIN = {"tcresnet8-synth": TCResNet8, "tcresnet14-synth": TCResNet}
 
 

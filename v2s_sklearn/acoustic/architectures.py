@@ -285,18 +285,22 @@ class TCResNet8(TCResNet):
 
     Parameters
     ----------
-    class_names, sample_rate, input_length, n_mels
+    class_names, sample_rate, input_length, n_mels, kernel_size, dropout
         As for :class:`TCResNet`.
-    **kwargs
-        Other :class:`TCResNet` parameters; the defaults here are
-        ``channels=(24, 36, 48, 72)`` and ``strides=(2, 2, 2)``.
+    channels : sequence of int, default=(24, 36, 48, 72)
+        Channels of the stem, then of each of the three residual blocks
+        (width multiplier 1.5 of the paper; ``(16, 24, 32, 48)`` is width 1).
+    strides : sequence of int, default=(2, 2, 2)
+        Stride of each residual block.
     """
 
     def __init__(self, class_names: Sequence[str], sample_rate: int = 16000,
-                 input_length: int = 16000, n_mels: int = 80, **kwargs) -> None:
-        kwargs.setdefault("channels", (24, 36, 48, 72))
-        kwargs.setdefault("strides", (2, 2, 2))
-        super().__init__(class_names, sample_rate, input_length, n_mels, **kwargs)
+                 input_length: int = 16000, n_mels: int = 80,
+                 channels: Sequence[int] = (24, 36, 48, 72),
+                 strides: Sequence[int] = (2, 2, 2), kernel_size: int = 9,
+                 dropout: float = 0.2) -> None:
+        super().__init__(class_names, sample_rate, input_length, n_mels, channels=channels,
+                         strides=strides, kernel_size=kernel_size, dropout=dropout)
 
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {

@@ -11,6 +11,16 @@ from .corpus import Corpus, load_gsc_folder
 from .train import TrainConfig, train_acoustic_model
 
 
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", default="artifacts/pretrain/v2sa_synth.pt",
                         help="where to write the checkpoint (default: %(default)s)")
@@ -40,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         choices=sorted(ARCHITECTURES),
                         help="network to train (v2s_sklearn.acoustic.architectures."
                              "ARCHITECTURES; default %(default)s, the V2Sa attention-RNN)")
+    parser.add_argument("--n-mels", type=int, default=None,
+                        help="mel bands of the front end (default: the architecture's, 80)")
+    parser.add_argument("--channels", type=_int_list, default=None,
+                        help="comma-separated channels of a TC-ResNet: the stem's, then one "
+                             "per residual block (default: width 1.5, 24,36,48,72 for "
+                             "tcresnet8)")
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
@@ -84,7 +100,8 @@ def run(args: argparse.Namespace) -> dict:
     corpus = build_corpus(args)
     config = TrainConfig(architecture=args.architecture, epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.learning_rate, augment=not args.no_augment,
-                         seed=args.seed, threads=args.threads)
+                         seed=args.seed, threads=args.threads, n_mels=args.n_mels,
+                         channels=args.channels)
     metrics = train_acoustic_model(corpus, args.output, config, real_clips=args.real_clips)
     if args.metrics:
         Path(args.metrics).parent.mkdir(parents=True, exist_ok=True)

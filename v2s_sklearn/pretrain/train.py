@@ -7,6 +7,7 @@ training. Real clips (``--real-clips``) are likewise only reported.
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -36,6 +37,10 @@ class TrainConfig:
     augment: bool = True
     seed: int = 0
     threads: int = 2
+    # Size of the network, passed to its constructor and kept in the checkpoint;
+    # None keeps the architecture's own default.
+    n_mels: int | None = None
+    channels: tuple[int, ...] | None = None
 
 
 def _int16_to_float(audio: np.ndarray) -> torch.Tensor:
@@ -89,6 +94,29 @@ def load_real_clips(folder: str | Path) -> tuple[torch.Tensor, np.ndarray]:
     return torch.from_numpy(audio[ok].astype(np.float32)), labels
 
 
+def model_config_of(config: TrainConfig) -> dict:
+    """Constructor arguments of the network ``config`` trains (kept in the checkpoint).
+
+    Raises
+    ------
+    ValueError
+        If ``config`` sets a size the architecture has no parameter for
+        (``channels`` on the attention-RNN, say).
+    """
+    model_config: dict = {"class_names": list(WORDS), "sample_rate": 16000, "input_length": 16000}
+    sizes = {"n_mels": config.n_mels,
+             "channels": list(config.channels) if config.channels is not None else None}
+    accepted = inspect.signature(ARCHITECTURES[config.architecture]).parameters
+    for name, value in sizes.items():
+        if value is None:
+            continue
+        if name not in accepted:
+            raise ValueError(f"architecture {config.architecture!r} takes no {name!r}; "
+                             f"it takes {sorted(set(accepted) - {'kwargs'})}")
+        model_config[name] = value
+    return model_config
+
+
 def train_acoustic_model(
     corpus: Corpus,
     output: str | Path,
@@ -103,7 +131,7 @@ def train_acoustic_model(
     rng = np.random.default_rng(config.seed)
     train, valid, test = (corpus.subset(s) for s in ("train", "valid", "test"))
     log(f"clips: train {len(train.labels)}, valid {len(valid.labels)}, test {len(test.labels)}")
-    model_config = {"class_names": list(WORDS), "sample_rate": 16000, "input_length": 16000}
+    model_config = model_config_of(config)
     model = ARCHITECTURES[config.architecture](**model_config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
                                   weight_decay=config.weight_decay)
