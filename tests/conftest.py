@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import wave
+
 import numpy as np
 import pytest
 
@@ -60,3 +62,32 @@ def assert_spectral_path_matches(slow, fast, x, *, logit_atol=1e-4, grad_rtol=1e
         network(x, torch.Generator().manual_seed(3)).logsumexp(1).sum().backward()
         grads.append(reprogrammer.theta.grad.clone())
     assert (grads[1] - grads[0]).norm() / grads[0].norm() < grad_rtol
+
+
+def _write_wav(path, samples, rate=16000):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+
+
+@pytest.fixture
+def gsc_folder(tmp_path):
+    """A tiny Speech Commands layout: 2 words x 4 speakers, official split lists."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "gsc"
+    t = np.arange(16000) / 16000
+    for w, word in enumerate(("yes", "no")):
+        for speaker in ("aaaa1111", "bbbb2222", "cccc3333", "dddd4444"):
+            for n in range(2):
+                tone = 0.3 * np.sin(2 * np.pi * (300 + 200 * w) * t)
+                _write_wav(root / word / f"{speaker}_nohash_{n}.wav",
+                           tone + 0.01 * rng.standard_normal(16000))
+    _write_wav(root / "_background_noise_" / "noise.wav", rng.standard_normal(16000) * 0.1)
+    (root / "validation_list.txt").write_text("yes/cccc3333_nohash_0.wav\nyes/cccc3333_nohash_1.wav\n"
+                                              "no/cccc3333_nohash_0.wav\nno/cccc3333_nohash_1.wav\n")
+    (root / "testing_list.txt").write_text("yes/dddd4444_nohash_0.wav\nno/dddd4444_nohash_0.wav\n"
+                                           "yes/dddd4444_nohash_1.wav\nno/dddd4444_nohash_1.wav\n")
+    return root

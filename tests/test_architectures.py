@@ -16,7 +16,6 @@ from v2s_sklearn.spectral import ReprogrammedModel
 
 from .conftest import assert_spectral_path_matches
 
-from .test_pretrain import gsc_folder  # noqa: F401  (a fixture: a tiny Speech Commands folder)
 
 NEW = ["tcresnet", "tcresnet8"]
 

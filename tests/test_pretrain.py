@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-import wave
 
 import numpy as np
 import pytest
@@ -14,35 +13,6 @@ from v2s_sklearn.cli import main as v2s
 from v2s_sklearn.pretrain.augment import augment_batch, spec_augment
 from v2s_sklearn.pretrain.corpus import WORDS, Corpus, fit_to_clip, load_gsc_folder
 from v2s_sklearn.pretrain.train import load_real_clips
-
-
-def _write_wav(path, samples, rate=16000):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-
-
-@pytest.fixture
-def gsc_folder(tmp_path):
-    """A tiny Speech Commands layout: 2 words x 4 speakers, official split lists."""
-    rng = np.random.default_rng(0)
-    root = tmp_path / "gsc"
-    t = np.arange(16000) / 16000
-    for w, word in enumerate(("yes", "no")):
-        for speaker in ("aaaa1111", "bbbb2222", "cccc3333", "dddd4444"):
-            for n in range(2):
-                tone = 0.3 * np.sin(2 * np.pi * (300 + 200 * w) * t)
-                _write_wav(root / word / f"{speaker}_nohash_{n}.wav",
-                           tone + 0.01 * rng.standard_normal(16000))
-    _write_wav(root / "_background_noise_" / "noise.wav", rng.standard_normal(16000) * 0.1)
-    (root / "validation_list.txt").write_text("yes/cccc3333_nohash_0.wav\nyes/cccc3333_nohash_1.wav\n"
-                                              "no/cccc3333_nohash_0.wav\nno/cccc3333_nohash_1.wav\n")
-    (root / "testing_list.txt").write_text("yes/dddd4444_nohash_0.wav\nno/dddd4444_nohash_0.wav\n"
-                                           "yes/dddd4444_nohash_1.wav\nno/dddd4444_nohash_1.wav\n")
-    return root
 
 
 def test_gsc_folder_is_read_with_speaker_disjoint_splits(gsc_folder):
