@@ -109,6 +109,18 @@ def test_spectral_path_matches_the_waveform_path(name, length, channels, segment
                                  ReprogrammedModel(optimized, reprogrammer), x)
 
 
+def test_spectral_path_holds_for_a_front_end_of_40_mel_bands():
+    # The shipped width-1 model is the only one whose front end is not 80 bands.
+    optimized = load_acoustic_model("tcresnet8-w1-synth")
+    assert optimized.module.frontend.mel.n_mels == 40
+    torch.manual_seed(0)
+    reprogrammer = Reprogrammer(16000, 150, 1, 10, False, dropout=0.2)
+    reprogrammer.theta.data.normal_(0.0, 0.05)
+    x = torch.randn(5, 1, 150)
+    assert_spectral_path_matches(ReprogrammedModel(optimized, reprogrammer, spectral=False),
+                                 ReprogrammedModel(optimized, reprogrammer), x)
+
+
 @pytest.mark.parametrize("name, cls", [("tcresnet", TCResNet), ("tcresnet8", TCResNet8)])
 def test_checkpoint_round_trip(tmp_path, name, cls):
     model = _trained_like(name)
@@ -155,7 +167,8 @@ def test_pretrain_refuses_a_size_the_architecture_lacks(gsc_folder, tmp_path):
         v2s(["pretrain", "--gsc-dir", str(gsc_folder), "--channels", "16,x"])
 
 
-BUILTIN = {"tcresnet8-synth": TCResNet8, "tcresnet14-synth": TCResNet}
+BUILTIN = {"tcresnet8-synth": TCResNet8, "tcresnet8-synth-2": TCResNet8,
+           "tcresnet8-w1-synth": TCResNet8, "tcresnet14-synth": TCResNet}
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN))
