@@ -16,7 +16,6 @@ from v2s_sklearn.spectral import ReprogrammedModel
 
 from .conftest import assert_spectral_path_matches
 
-
 NEW = ["tcresnet", "tcresnet8"]
 
 
@@ -159,12 +158,20 @@ def test_pretrain_sizes_a_tcresnet_and_keeps_the_size_in_the_checkpoint(gsc_fold
     assert model.metadata["n_parameters"] == sum(p.numel() for p in model.parameters())
 
 
-def test_pretrain_refuses_a_size_the_architecture_lacks(gsc_folder, tmp_path):
+def test_pretrain_refuses_a_size_the_architecture_lacks(gsc_folder, tmp_path, capsys):
+    # Refused before the corpus is read (a missing folder would fail otherwise).
+    missing = str(tmp_path / "no-such-folder")
     with pytest.raises(ValueError, match="architecture 'attrnn' takes no 'channels'"):
-        v2s(["pretrain", "--gsc-dir", str(gsc_folder), "--architecture", "attrnn",
-             "--channels", "16,24", "--epochs", "1", "--output", str(tmp_path / "m.pt")])
-    with pytest.raises(SystemExit):  # argparse: not a list of positive integers
+        v2s(["pretrain", "--gsc-dir", missing, "--architecture", "attrnn",
+             "--channels", "16,24", "--epochs", "1", "--threads", "1",
+             "--output", str(tmp_path / "m.pt")])
+    with pytest.raises(ValueError, match="'tcresnet' takes 7 channels .* got 4"):
+        v2s(["pretrain", "--gsc-dir", missing, "--architecture", "tcresnet",
+             "--channels", "16,24,32,48", "--threads", "1", "--output", str(tmp_path / "m.pt")])
+    assert not (tmp_path / "m.pt").exists()
+    with pytest.raises(SystemExit):
         v2s(["pretrain", "--gsc-dir", str(gsc_folder), "--channels", "16,x"])
+    assert "expected comma-separated integers, got '16,x'" in capsys.readouterr().err
 
 
 BUILTIN = {"tcresnet8-synth": TCResNet8, "tcresnet8-synth-2": TCResNet8,

@@ -281,7 +281,7 @@ class TCResNet(nn.Module):
 
 
 class TCResNet8(TCResNet):
-    """TC-ResNet8 (three residual blocks, width 1.5): the smallest, fastest variant.
+    """TC-ResNet8 (three residual blocks, width 1.5 by default): the smallest, fastest variant.
 
     Parameters
     ----------

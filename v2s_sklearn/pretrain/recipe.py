@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..acoustic.architectures import ARCHITECTURES
 from .corpus import Corpus, load_gsc_folder
-from .train import TrainConfig, train_acoustic_model
+from .train import TrainConfig, model_config_of, train_acoustic_model
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -54,8 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="mel bands of the front end (default: the architecture's, 80)")
     parser.add_argument("--channels", type=_int_list, default=None,
                         help="comma-separated channels of a TC-ResNet: the stem's, then one "
-                             "per residual block (default: width 1.5, 24,36,48,72 for "
-                             "tcresnet8)")
+                             "per residual block, so 4 values for tcresnet8 and 7 for tcresnet "
+                             "(default: width 1.5, 24,36,48,72 for tcresnet8)")
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
@@ -97,11 +97,12 @@ def build_corpus(args: argparse.Namespace) -> Corpus:
 
 
 def run(args: argparse.Namespace) -> dict:
-    corpus = build_corpus(args)
     config = TrainConfig(architecture=args.architecture, epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.learning_rate, augment=not args.no_augment,
                          seed=args.seed, threads=args.threads, n_mels=args.n_mels,
                          channels=args.channels)
+    model_config_of(config)  # refuse a size the network lacks before building the corpus
+    corpus = build_corpus(args)
     metrics = train_acoustic_model(corpus, args.output, config, real_clips=args.real_clips)
     if args.metrics:
         Path(args.metrics).parent.mkdir(parents=True, exist_ok=True)

@@ -101,7 +101,8 @@ def model_config_of(config: TrainConfig) -> dict:
     ------
     ValueError
         If ``config`` sets a size the architecture has no parameter for
-        (``channels`` on the attention-RNN, say).
+        (``channels`` on the attention-RNN, say), or a number of channels
+        its residual blocks do not have.
     """
     model_config: dict = {"class_names": list(WORDS), "sample_rate": 16000, "input_length": 16000}
     sizes = {"n_mels": config.n_mels,
@@ -114,6 +115,13 @@ def model_config_of(config: TrainConfig) -> dict:
             raise ValueError(f"architecture {config.architecture!r} takes no {name!r}; "
                              f"it takes {sorted(set(accepted) - {'kwargs'})}")
         model_config[name] = value
+    strides = accepted.get("strides")
+    if config.channels is not None and strides is not None:
+        expected = len(strides.default) + 1  # the stem, then one per residual block
+        if len(config.channels) != expected:
+            raise ValueError(f"architecture {config.architecture!r} takes {expected} channels "
+                             f"(the stem's, then one per residual block), got "
+                             f"{len(config.channels)}: {list(config.channels)}")
     return model_config
 
 
