@@ -113,7 +113,7 @@ def model_config_of(config: TrainConfig) -> dict:
             continue
         if name not in accepted:
             raise ValueError(f"architecture {config.architecture!r} takes no {name!r}; "
-                             f"it takes {sorted(set(accepted) - {'kwargs'})}")
+                             f"it takes {sorted(accepted)}")
         model_config[name] = value
     strides = accepted.get("strides")
     if config.channels is not None and strides is not None:
