@@ -172,6 +172,9 @@ def test_pretrain_refuses_a_size_the_architecture_lacks(gsc_folder, tmp_path, ca
     with pytest.raises(SystemExit):
         v2s(["pretrain", "--gsc-dir", str(gsc_folder), "--channels", "16,x"])
     assert "expected comma-separated integers, got '16,x'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # a front end of no mel bands would build an empty network
+        v2s(["pretrain", "--gsc-dir", str(gsc_folder), "--n-mels", "0"])
+    assert "expected positive integers, got '0'" in capsys.readouterr().err
 
 
 BUILTIN = {"tcresnet8-synth": TCResNet8, "tcresnet8-synth-2": TCResNet8,

@@ -11,6 +11,13 @@ from .corpus import Corpus, load_gsc_folder
 from .train import TrainConfig, model_config_of, train_acoustic_model
 
 
+def _positive_int(text: str) -> int:
+    values = _int_list(text)
+    if len(values) != 1:
+        raise argparse.ArgumentTypeError(f"expected one positive integer, got {text!r}")
+    return values[0]
+
+
 def _int_list(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(part) for part in text.split(","))
@@ -50,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         choices=sorted(ARCHITECTURES),
                         help="network to train (v2s_sklearn.acoustic.architectures."
                              "ARCHITECTURES; default %(default)s, the V2Sa attention-RNN)")
-    parser.add_argument("--n-mels", type=int, default=None,
+    parser.add_argument("--n-mels", type=_positive_int, default=None,
                         help="mel bands of the front end (default: the architecture's, 80)")
     parser.add_argument("--channels", type=_int_list, default=None,
                         help="comma-separated channels of a TC-ResNet: the stem's, then one "
