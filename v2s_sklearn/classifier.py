@@ -1078,6 +1078,46 @@ class V2SClassifier(ClassifierMixin, BaseEstimator):
         matrix = torch.as_tensor(self.label_weights_, dtype=PREDICT_DTYPE, device=device)
         return network, matrix, device
 
+    def reprogrammed_network(self, *, reprogrammed: bool = True) -> ReprogrammedModel:
+        """The fitted reprogrammed network: frozen source model plus ``theta_``.
+
+        For analysis (:mod:`v2s_sklearn.explain`, :mod:`v2s_sklearn.plotting`):
+        eval mode, float64, on the device prediction uses, on the waveform path
+        (differentiable with respect to its input). It takes what
+        :meth:`network_input` returns and gives source logits; the label map is
+        ``label_weights_``.
+
+        Parameters
+        ----------
+        reprogrammed : bool, default=True
+            False leaves ``theta`` at zero: the source model's view before
+            reprogramming.
+
+        Returns
+        -------
+        ReprogrammedModel
+        """
+        check_is_fitted(self)
+        return self._fitted_network(spectral=False, reprogrammed=reprogrammed)[0]
+
+    def network_input(self, X: Any, *, scale: bool = True) -> np.ndarray:
+        """Validate ``X`` as prediction does; the float32 array the network takes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_series, n_timepoints) or (n_series, n_channels, n_timepoints)
+        scale : bool, default=True
+            Apply the fitted input scaling (``input_mean_``, ``input_scale_``);
+            False returns the validated series as given.
+
+        Returns
+        -------
+        ndarray of shape (n_series, n_channels, n_timepoints), float32
+        """
+        check_is_fitted(self, "n_timepoints_")
+        series = self._check_X(X)
+        return scale_series(series, self.input_mean_, self.input_scale_) if scale else series
+
     @in_task_threads  # inside a Dask worker: its share of threads (v2s_sklearn.parallel)
     def _finite_source_logits(self, X: Any, reprogrammed: bool = True
                               ) -> tuple[torch.Tensor, torch.Tensor]:

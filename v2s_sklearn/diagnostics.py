@@ -222,7 +222,8 @@ class AlignmentRecorder(Callback):
         from .scaling import scale_series
 
         estimator = run.estimator
-        series = scale_series(estimator._check_X(self.X), run.input_mean, run.input_scale)
+        series = scale_series(estimator.network_input(self.X, scale=False), run.input_mean,
+                              run.input_scale)
         self._X = torch.from_numpy(series).to(run.X.device)
         self._y = None
         if self.y is not None:

@@ -21,7 +21,6 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from .label_mapping import target_log_proba
-from .scaling import scale_series
 
 _BATCH = 64
 
@@ -74,10 +73,10 @@ def saliency(classifier: Any, X: Any, target: Any = None, *,
     (3, 24)
     """
     check_is_fitted(classifier)
-    series = classifier._check_X(X)
+    series = classifier.network_input(X, scale=False)
     targets = None if target is None else _targets(classifier, len(series), target)
     # The waveform path: the STFT-domain one does not differentiate w.r.t. x.
-    network, matrix, device = classifier._fitted_network(spectral=False)
+    network, matrix, device = _network(classifier)
     # Gradients are taken w.r.t. the values as given, through the input scaling.
     dtype = matrix.dtype
     mean = torch.from_numpy(classifier.input_mean_).to(device, dtype)
@@ -122,9 +121,8 @@ def attention(classifier: Any, X: Any) -> np.ndarray:
         If the source model has no attention layer.
     """
     check_is_fitted(classifier)
-    series = scale_series(classifier._check_X(X), classifier.input_mean_,
-                          classifier.input_scale_)
-    network, matrix, device = classifier._fitted_network(spectral=False)
+    series = classifier.network_input(X)
+    network, matrix, device = _network(classifier)
     module = network.model.module
     if not hasattr(module, "last_attention_"):
         raise ValueError(f"the source model ({type(module).__name__}) records no attention; "
@@ -231,10 +229,9 @@ def class_activation_map(classifier: Any, X: Any, target: Any = None,
     import copy
 
     check_is_fitted(classifier)
-    series = scale_series(classifier._check_X(X), classifier.input_mean_,
-                          classifier.input_scale_)
+    series = classifier.network_input(X)
     targets = None if target is None else _targets(classifier, len(series), target)
-    network, matrix, device = classifier._fitted_network(spectral=False)
+    network, matrix, device = _network(classifier)
     # A private copy without the folded fast path, whose product skips the
     # convolutions' own activations.
     network.model = copy.deepcopy(network.model)
@@ -275,3 +272,12 @@ def class_activation_map(classifier: Any, X: Any, target: Any = None,
     finally:
         handle.remove()
     return _shape_like_input(np.concatenate(maps), X)
+
+
+def _network(classifier: Any) -> tuple[Any, torch.Tensor, torch.device]:
+    """The fitted reprogrammed network, its label matrix and its device."""
+    network = classifier.reprogrammed_network()
+    device = network.reprogrammer.theta.device
+    matrix = torch.as_tensor(classifier.label_weights_, dtype=network.reprogrammer.theta.dtype,
+                             device=device)
+    return network, matrix, device

@@ -261,11 +261,9 @@ def plot_source_input(classifier: Any, X: Any, *, max_series: int = 2):
     import numpy as np
     import torch
 
-    from .scaling import scale_series
-
-    series = scale_series(classifier._check_X(X)[:max_series], classifier.input_mean_,
-                          classifier.input_scale_)
-    network, _, device = classifier._fitted_network(spectral=False)
+    series = classifier.network_input(X)[:max_series]
+    network = classifier.reprogrammed_network()
+    device = network.reprogrammer.theta.device
     frontend = getattr(network.model, "spectral_frontend", None)
     if frontend is None:
         raise ValueError("plot_source_input needs a source model with a log-mel front end "
