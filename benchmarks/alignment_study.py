@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--datasets", type=lambda s: s.split(","),
                         default=["GunPoint", "ECG200", "DistalPhalanxTW"])
     parser.add_argument("--models", type=lambda s: s.split(","),
-                        default=["v2sa-synth", "v2sa-synth-2", "v2sa-synth-3"])
+                        default=["v2sa-synth", "tcresnet8-synth", "tcresnet14-synth"])
     parser.add_argument("--cut", type=int, default=0)
     parser.add_argument("--projections", type=int, default=1000)
     parser.add_argument("--json", default=None, help="write the results here")

@@ -29,6 +29,12 @@ the top-level fields are those of the first model, every model's are under
 ``"models"``, with ``train_speed_vs_first`` (optimized training rate over the
 first model's).
 
+``--estimator-predict`` times a fitted ``V2SClassifier``'s ``predict_proba``
+beside a plain float32 forward of its model on the same series (ItalyPowerDemand's
+TEST split by default):
+
+    python benchmarks/throughput.py --estimator-predict --rounds 5 --json
+
 ``--fit-time`` also fits ``V2SClassifier()`` with default settings and
 sktime's MiniRocket on GunPoint and Strawberry (official TRAIN split) and
 prints both fit times side by side.
@@ -364,6 +370,50 @@ def fit_times(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+def estimator_prediction(args: argparse.Namespace) -> dict:
+    """``predict_proba`` of a fitted ``V2SClassifier`` beside a plain float32 forward.
+
+    The estimator (default model, ``--estimator-epochs`` epochs on the TRAIN split of
+    ``--predict-dataset``) scores the TEST split; the plain path builds every
+    reprogrammed one-second waveform ``Pad(x) + theta`` and runs the same built-in
+    model on it as defined (``optimize=False``), float32, in batches of 256, under
+    ``inference_mode``. Rounds alternate the two, so load hits both alike; the
+    ratio of their median times is the measurement.
+    """
+    from v2s_sklearn import V2SClassifier
+
+    X_train, y_train = load_dataset(args.predict_dataset, "train", args.data_dir)
+    X_test, _ = load_dataset(args.predict_dataset, "test", args.data_dir)
+    clf = V2SClassifier(max_epochs=args.estimator_epochs, input_scaling=None,
+                        random_state=0, device="cpu").fit(X_train, y_train)
+    model = load_acoustic_model(DEFAULT_MODEL, optimize=False)
+    reprogrammer = Reprogrammer(model.input_length, X_test.shape[1], 1, clf.n_segments_,
+                                False, 0.0, theta=clf.theta_).eval()
+    series = torch.as_tensor(X_test[:, None], dtype=torch.float32)
+    matrix = torch.as_tensor(clf.label_weights_, dtype=torch.float32)
+
+    def plain() -> None:
+        with torch.inference_mode():
+            for i in range(0, len(series), 256):
+                target_log_proba(model(reprogrammer(series[i : i + 256])), matrix)
+
+    clf.predict_proba(X_test[:2])  # the model's first load is not prediction
+    times: dict[str, list[float]] = {"predict_proba": [], "plain_float32": []}
+    for _ in range(args.rounds):
+        for name, call in (("predict_proba", lambda: clf.predict_proba(X_test)),
+                           ("plain_float32", plain)):
+            started = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - started)
+    median = {name: statistics.median(values) for name, values in times.items()}
+    return {"dataset": args.predict_dataset, "n_series": len(X_test),
+            "threads": torch.get_num_threads(), "acoustic_model": DEFAULT_MODEL,
+            "seconds": times,
+            "predict_proba_series_per_s": len(X_test) / median["predict_proba"],
+            "plain_float32_series_per_s": len(X_test) / median["plain_float32"],
+            "predict_time_ratio": median["predict_proba"] / median["plain_float32"]}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -388,7 +438,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fit-time", action="store_true",
                         help="also time V2SClassifier() against MiniRocket fits")
     parser.add_argument("--fit-datasets", default="GunPoint,Strawberry")
+    parser.add_argument("--estimator-predict", action="store_true",
+                        help="only time a fitted V2SClassifier's predict_proba beside a "
+                             "plain float32 forward of its model (issue 28's measurement)")
+    parser.add_argument("--predict-dataset", default="ItalyPowerDemand")
+    parser.add_argument("--estimator-epochs", type=int, default=5)
     args = parser.parse_args(argv)
+
+    if args.estimator_predict:
+        result = estimator_prediction(args)
+        if args.json:
+            print(json.dumps(result))
+        else:
+            print(f"{result['dataset']} TEST, {result['n_series']} series, "
+                  f"{result['threads']} threads: predict_proba "
+                  f"{result['predict_proba_series_per_s']:.0f} series/s, plain float32 "
+                  f"forward {result['plain_float32_series_per_s']:.0f} series/s; "
+                  f"predict takes {result['predict_time_ratio']:.2f}x the plain time")
+        return
 
     result = measure(args)
     if args.fit_time:

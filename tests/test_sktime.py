@@ -22,7 +22,6 @@ from sktime.datasets import load_basic_motions, load_japanese_vowels, load_plaid
 from sktime.datatypes import convert  # noqa: E402
 
 from v2s_sklearn import V2SClassifier  # noqa: E402
-from v2s_sklearn.scaling import scale_series  # noqa: E402
 from v2s_sklearn.sktime import V2STimeSeriesClassifier, pad_series  # noqa: E402
 
 FAST = dict(batch_size=8, validation_fraction=0.0, random_state=0, device="cpu")
@@ -233,14 +232,14 @@ def test_padding_stays_silent_after_input_scaling(input_scaling):
     padded = _padded_by_hand(X.iloc[train], clf.series_length_)
     is_padding = np.isnan(padded)
     assert is_padding.any()  # really unequal lengths
-    placed = scale_series(inner._check_X(padded), inner.input_mean_, inner.input_scale_)
+    placed = inner.network_input(padded)
     assert (placed[is_padding] == 0).all()
     # The statistics come from observed values only, not from the padding.
     if inner.input_scaling_ is not None:
         np.testing.assert_allclose(inner.input_mean_, np.nanmean(padded, axis=0),
                                    rtol=1e-4, atol=1e-5)
     # The waveform the source model hears is silent (theta aside) on the padding.
-    network, _, _ = inner._fitted_network(spectral=False)
+    network = inner.reprogrammed_network()
     waveform = network.reprogrammer.place(torch.from_numpy(placed).double())
     positions = network.reprogrammer.index.reshape(network.reprogrammer.n_copies, -1)[0]
     assert (waveform[:, positions][torch.from_numpy(is_padding.reshape(len(padded), -1))]

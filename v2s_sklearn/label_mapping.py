@@ -11,14 +11,13 @@ probability is ``sum_k W[c, k] P(k | x')``, renormalised.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
 #: Names accepted by ``V2SClassifier(label_mapping=...)``.
-LABEL_MAPPINGS = ("random", "frequency", "ot", "iterative")
-
-#: Maps rebuilt at every epoch from the reprogrammed training series.
-ITERATIVE_MAPPINGS = ("iterative",)
+LABEL_MAPPINGS = ("random", "frequency", "ot")
 
 
 def resolve_labels_per_class(labels_per_class: int | str, n_source: int,
@@ -208,9 +207,7 @@ def label_weights(name: str, source_proba: np.ndarray, y: np.ndarray, n_classes:
                   per_class: int) -> tuple[torch.Tensor, list[np.ndarray]]:
     """The weight matrix of the map called ``name``, and the labels serving each class.
 
-    Parameters are those of :func:`label_map_from_affinity`; ``name`` may also
-    be ``"iterative"``, which is the ``"ot"`` assignment (the caller rebuilds it
-    from the reprogrammed series as theta trains).
+    Parameters are those of :func:`label_map_from_affinity`.
 
     Returns
     -------
@@ -219,8 +216,7 @@ def label_weights(name: str, source_proba: np.ndarray, y: np.ndarray, n_classes:
     label_map : list of ndarray
         For each class, its sorted source labels.
     """
-    label_map = label_map_from_affinity("ot" if name == "iterative" else name,
-                                        source_proba, y, n_classes, per_class)
+    label_map = label_map_from_affinity(name, source_proba, y, n_classes, per_class)
     return mapping_matrix(label_map, source_proba.shape[1]), label_map
 
 
@@ -237,3 +233,29 @@ def target_log_proba(source_logits: torch.Tensor, matrix: torch.Tensor) -> torch
     class_proba = torch.softmax(source_logits, dim=1) @ matrix.T
     class_proba = class_proba.clamp_min(torch.finfo(class_proba.dtype).tiny)
     return torch.log(class_proba) - torch.log(class_proba.sum(dim=1, keepdim=True))
+
+
+def initial_label_map(name: str, labels_per_class: int | str, n_source: int, n_classes: int,
+                      y: np.ndarray, rng: np.random.Generator,
+                      source_proba: Callable[[], np.ndarray]
+                      ) -> tuple[torch.Tensor, list[np.ndarray]]:
+    """The map a fit starts from: its weight matrix and the labels serving each class.
+
+    Parameters
+    ----------
+    name : {"random", "frequency", "ot"}
+    labels_per_class : int or "auto"
+    n_source, n_classes : int
+    y : ndarray of shape (n_series,)
+        Encoded classes of the training series.
+    rng : numpy.random.Generator
+        Draws the random map.
+    source_proba : callable
+        Returns the source model's probabilities of the placed training
+        series, (n_series, n_source); called only by the maps that need them.
+    """
+    per_class = resolve_labels_per_class(labels_per_class, n_source, n_classes)
+    if name == "random":
+        label_map = random_label_map(n_source, n_classes, per_class, rng)
+        return mapping_matrix(label_map, n_source), label_map
+    return label_weights(name, source_proba(), y, n_classes, per_class)

@@ -238,11 +238,10 @@ def plot_embedding(classifier: Any, X: Any, y: Any, method: str = "tsne", *,
 def plot_source_input(classifier: Any, X: Any, *, max_series: int = 2):
     """Draw what the source model hears: the reprogrammed waveform and its log-mel features.
 
-    For each series, the waveform ``x' = Pad(x) + M * theta`` (or ``S(x) + theta``
-    with a sonifying ``input_transform``) with the placed series and the fitted
-    ``theta`` apart, and the source model's normalised log-mel spectrogram of it.
-    It shows how much of the one-second input the series fills, which is what
-    ``input_transform`` changes.
+    For each series, the waveform ``x' = Pad(x) + M * theta`` with the placed
+    series and the fitted ``theta`` apart, and the source model's normalised
+    log-mel spectrogram of it. It shows how much of the one-second input the
+    series fills.
 
     Parameters
     ----------
@@ -287,7 +286,7 @@ def plot_source_input(classifier: Any, X: Any, *, max_series: int = 2):
                               extent=(0, seconds[-1], 0, features.shape[2]))
         mel_ax.set_ylabel("mel band")
     axes[0, 0].legend(loc="upper right", fontsize=8)
-    axes[0, 0].set_title(f"source input (input_transform={classifier.input_transform_!r})",
+    axes[0, 0].set_title(f"source input (n_segments={classifier.n_segments_})",
                          fontsize=9, loc="left")
     axes[0, 1].set_title("log-mel features the source model sees", fontsize=9, loc="left")
     axes[-1, 0].set_xlabel("seconds")

@@ -1,16 +1,10 @@
-"""The Voice2Series input transformation ``x' = Pad(x) + M * dropout(theta)``.
-
-With ``input_transform="fm"`` or ``"am"``, ``Pad(x)`` gives way to a
-sonification ``S(x)`` over the whole input (``v2s_sklearn.sonification``).
-"""
+"""The Voice2Series input transformation ``x' = Pad(x) + M * dropout(theta)``."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 from torch import nn
-
-from .sonification import INPUT_TRANSFORMS, Sonifier
 
 
 def segment_offsets(input_length: int, series_length: int, n_channels: int,
@@ -66,52 +60,30 @@ class Reprogrammer(nn.Module):
         If True, ``theta`` only acts where no copy of the series sits.
     dropout : float
         Dropout rate on ``theta`` while training.
-    input_transform : {"pad", "fm", "am"}, default="pad"
-        How a series becomes a waveform: zero-padded copies (the paper's) or a
-        sonification over the whole input (then ``n_segments`` is 1 and
-        ``mask`` must be False: no sample is free of the series).
+    theta : ndarray of shape (input_length,) or None, default=None
+        Starting value of ``theta`` (a fitted one); None starts at zero.
 
     Attributes
     ----------
     theta : torch.nn.Parameter of shape (input_length,)
-        The trainable additive signal, initialised to zero.
+        The trainable additive signal.
     index : torch.Tensor of shape (n_copies * n_channels * series_length,)
-        Sample where each point of each copy sits (for a sonification: the
-        sample its value is heard at, per channel).
+        Sample where each point of each copy sits.
     support : torch.Tensor of shape (input_length,), bool
         Samples where the placed series can be non-zero.
     """
 
     def __init__(self, input_length: int, series_length: int, n_channels: int,
                  n_segments: int, mask: bool, dropout: float,
-                 input_transform: str = "pad") -> None:
+                 theta: np.ndarray | None = None) -> None:
         super().__init__()
         self.input_length = input_length
         self.dropout = dropout
-        if input_transform not in INPUT_TRANSFORMS:
-            raise ValueError(f"input_transform={input_transform!r}; use one of "
-                             f"{INPUT_TRANSFORMS}")
-        self.sonifier = None
-        if input_transform == "pad":
-            offsets = segment_offsets(input_length, series_length, n_channels, n_segments)
-            # index[s, c, t]: sample where point t of channel c lands in copy s
-            index = offsets[:, :, None] + np.arange(series_length)[None, None, :]
-            support = np.zeros(input_length, dtype=bool)
-            support[index.reshape(-1)] = True
-        else:
-            if mask:
-                raise ValueError(f"mask=True leaves theta no sample to act on: "
-                                 f"input_transform={input_transform!r} fills the whole "
-                                 "input. Use mask=False.")
-            if n_segments != 1:
-                raise ValueError(f"input_transform={input_transform!r} spreads one copy of "
-                                 f"the series over the whole input; n_segments must be 1, "
-                                 f"not {n_segments}")
-            self.sonifier = Sonifier(input_transform, input_length, n_channels)
-            where = np.rint(np.linspace(0, input_length - 1, series_length)).astype(np.int64)
-            index = np.broadcast_to(where, (1, n_channels, series_length))
-            support = np.ones(input_length, dtype=bool)
-        self.input_transform = input_transform
+        offsets = segment_offsets(input_length, series_length, n_channels, n_segments)
+        # index[s, c, t]: sample where point t of channel c lands in copy s
+        index = offsets[:, :, None] + np.arange(series_length)[None, None, :]
+        support = np.zeros(input_length, dtype=bool)
+        support[index.reshape(-1)] = True
         self.register_buffer("index", torch.as_tensor(index.reshape(-1), dtype=torch.long))
         self.register_buffer("support", torch.as_tensor(support), persistent=False)
         self.n_copies = n_segments
@@ -119,12 +91,11 @@ class Reprogrammer(nn.Module):
         if mask:
             keep[support] = 0.0
         self.register_buffer("mask", torch.as_tensor(keep))
-        self.theta = nn.Parameter(torch.zeros(input_length))
+        start = torch.zeros(input_length) if theta is None else torch.tensor(theta)
+        self.theta = nn.Parameter(start.float())
 
     def place(self, x: torch.Tensor) -> torch.Tensor:
-        """``Pad(x)`` (or ``S(x)``) of ``x`` (batch, channels, length): (batch, input_length)."""
-        if self.sonifier is not None:
-            return self.sonifier(x)
+        """``Pad(x)`` of ``x`` (batch, channels, length): (batch, input_length)."""
         batch = x.shape[0]
         values = x.reshape(batch, 1, -1).expand(batch, self.n_copies, -1).reshape(batch, -1)
         out = x.new_zeros(batch, self.input_length)

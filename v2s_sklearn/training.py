@@ -1,37 +1,35 @@
-"""The state of one training run, and the callbacks that watch it.
+"""The training loop of ``theta``: epochs, steps, validation, the kept epoch, stopping.
 
-:meth:`V2SClassifier.fit <v2s_sklearn.V2SClassifier.fit>` trains ``theta``
-epoch by epoch. Everything one run needs (the network, the optimizer, the
-data on the training device, the history so far and the epoch kept so far)
-lives in a :class:`TrainingRun`; the estimator's steps (``run_epoch``,
-``train_step``, ``evaluation_step``, ``get_loss``) act on it, and callbacks
-receive it at four events:
-
-``on_train_begin(run)``
-    after the network, label map and optimizer exist, before the first epoch;
-``on_epoch_begin(run)``
-    before each epoch (``run.epoch`` epochs are done);
-``on_epoch_end(run)``
-    after each epoch, once ``run.history[-1]`` holds its row and the kept
-    epoch is updated; set ``run.stop_training = True`` to stop;
-``on_train_end(run)``
-    after the last epoch.
-
-Early stopping, the plateau schedule and the progress bar are callbacks that
-the estimator builds from its parameters (:meth:`V2SClassifier.default_callbacks
-<v2s_sklearn.V2SClassifier.default_callbacks>`); those given as
-``callbacks=[...]`` run after them, in order.
+:meth:`V2SClassifier.fit <v2s_sklearn.V2SClassifier.fit>` builds a
+:class:`TrainingRun` (the network, optimizer, data on the training device)
+for each candidate input scaling and hands it to :func:`train`, which runs
+epochs until ``max_epochs`` or a callback stops it, keeping the ``theta`` of
+lowest monitored loss. The estimator supplies the two pieces users replace
+most (:meth:`~v2s_sklearn.V2SClassifier.get_loss` and
+:meth:`~v2s_sklearn.V2SClassifier.initialize_optimizer`); callbacks
+(:mod:`v2s_sklearn.callbacks`) watch and steer the epochs.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 
-__all__ = ["Callback", "EarlyStopping", "PlateauSchedule", "ProgressBar", "TrainingRun"]
+from .callbacks import Callback, EarlyStopping, PlateauSchedule, ProgressBar
+from .exceptions import NonFiniteError, non_finite_message, warn_at_caller
+from .label_mapping import target_log_proba
+from .train_step import TrainStep, graphs_supported
+
+__all__ = ["Callback", "EarlyStopping", "PlateauSchedule", "ProgressBar", "TrainingRun",
+           "infer", "train", "train_candidates"]
+
+#: Series scored per forward pass in validation and prediction.
+EVAL_BATCH_SIZE = 256
 
 
 @dataclass
@@ -47,8 +45,7 @@ class TrainingRun:
     optimizer : torch.optim.Optimizer
         Updates ``network.reprogrammer.theta``.
     label_matrix : torch.Tensor of shape (n_classes, n_source)
-        The label map as weights; updated in place by iterative maps (a CUDA
-        graph reads it by address).
+        The label map as weights.
     label_map : list of ndarray
         The source labels serving each class.
     X : torch.Tensor of shape (n_series, n_channels, n_timepoints)
@@ -61,8 +58,8 @@ class TrainingRun:
         Row indices for training and for choosing the epoch (may be empty).
     generator : torch.Generator
         Draws shuffles and dropout masks on the training device.
-    rng : numpy.random.Generator or None
-        Draws what is needed on the host (mixup's weights).
+    batch_size : int
+        Training minibatch size.
     input_scaling : {None, "center", "standard"}
         The scaling of ``X`` in this run.
     input_mean, input_scale : ndarray of shape (n_channels, n_timepoints)
@@ -75,29 +72,34 @@ class TrainingRun:
     best_epoch : int
         The epoch (1-based) whose ``theta`` is kept; 0 before the first.
     best_state : tuple or None
-        ``(theta, label_matrix, label_map)`` of the kept epoch.
+        ``(theta, label_matrix)`` of the kept epoch, on the CPU.
     stop_training : bool
-        Set by a callback to end training after the current epoch.
-    stop_reason : str or None
-        Why training stopped early, for messages.
+        Set to True by a callback to end training after the current epoch;
+        once set it stays set.
+    interrupted : bool
+        Whether a ``KeyboardInterrupt`` ended the run.
     callbacks : list of Callback
         The callbacks of this run (fresh copies for each run).
+    graphed : bool
+        Whether steps may replay CUDA graphs (on a GPU; not with random
+        numbers drawn inside a step).
     step : TrainStep
-        Computes a minibatch's gradients (eager, or replayed from a CUDA graph).
+        Computes a minibatch's gradients (eager, or replayed from a CUDA graph);
+        made by :func:`train`.
     """
 
     estimator: Any
     network: torch.nn.Module
-    optimizer: torch.optim.Optimizer
+    optimizer: torch.optim.Optimizer | None
     label_matrix: torch.Tensor
     label_map: list
-    X: torch.Tensor
-    y: torch.Tensor
+    X: torch.Tensor | None
+    y: torch.Tensor | None
     spectra: torch.Tensor | None
     train_rows: torch.Tensor
     valid_rows: torch.Tensor
     generator: torch.Generator
-    rng: Any = None
+    batch_size: int = 32
     input_scaling: str | None = None
     input_mean: Any = None
     input_scale: Any = None
@@ -105,10 +107,20 @@ class TrainingRun:
     best_loss: float = math.inf
     best_epoch: int = 0
     best_state: tuple | None = None
-    stop_training: bool = False
-    stop_reason: str | None = None
+    interrupted: bool = False
     callbacks: list = field(default_factory=list)
+    graphed: bool = True
     step: Any = None
+    _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def stop_training(self) -> bool:
+        return self._stopped
+
+    @stop_training.setter
+    def stop_training(self, value: bool) -> None:
+        # Sticky: one callback's stop is not undone by a later one.
+        self._stopped = self._stopped or bool(value)
 
     @property
     def epoch(self) -> int:
@@ -137,134 +149,165 @@ class TrainingRun:
         return self.network.reprogrammer.theta
 
 
-class Callback:
-    """Base class of training callbacks: override the events you need.
+def train(run: TrainingRun, max_epochs: int) -> None:
+    """Train ``run`` for up to ``max_epochs`` epochs; keep the epoch of lowest monitored loss.
 
-    A callback given to ``V2SClassifier(callbacks=[...])`` is deep-copied for
-    every training run (so the parameter itself never changes, as
-    scikit-learn requires, and the two runs of ``input_scaling="auto"`` do not
-    share state); the copies of the kept run are ``callbacks_``.
+    A ``KeyboardInterrupt`` after the first epoch ends the run with a warning
+    and the best ``theta`` so far (as ``MLPClassifier`` does); before it, it
+    propagates. Whatever ends the run, the callbacks' ``on_train_end`` runs
+    and the run lets go of its optimizer and device data (:func:`release`).
 
-    Examples
-    --------
-    Record the norm of ``theta`` after every epoch:
-
-    >>> from v2s_sklearn.training import Callback
-    >>> class ThetaNorm(Callback):
-    ...     def on_epoch_end(self, run):
-    ...         run.history[-1]["theta_norm"] = float(run.theta.norm())
+    Raises
+    ------
+    NonFiniteError
+        When an epoch's losses or ``theta`` are NaN or infinite.
     """
+    if run.step is None:
+        run.step = TrainStep(lambda rows: batch_loss(run, rows), [run.theta],
+                             graphed=run.graphed and graphs_supported(run.X.device))
+    try:
+        for callback in run.callbacks:
+            callback.on_train_begin(run)
+        while run.epoch < max_epochs and not run.stop_training:
+            for callback in run.callbacks:
+                callback.on_epoch_begin(run)
+            started = time.perf_counter()
+            row = run_epoch(run)
+            row["seconds"] = time.perf_counter() - started
+            run.history.append(row)
+            _check_finite(run)
+            _update_kept_epoch(run)
+            for callback in run.callbacks:
+                callback.on_epoch_end(run)
+    except KeyboardInterrupt:
+        if run.best_state is None:
+            raise
+        run.interrupted = True
+        warn_at_caller(f"Training interrupted by the user after {run.epoch} epoch(s); "
+                       f"keeping epoch {run.best_epoch}, the best so far.", UserWarning)
+    finally:
+        for callback in run.callbacks:
+            callback.on_train_end(run)
+        release(run)
 
-    def on_train_begin(self, run: TrainingRun) -> None:
-        """Before the first epoch."""
 
-    def on_epoch_begin(self, run: TrainingRun) -> None:
-        """Before each epoch."""
+def train_candidates(start: Callable[[Any], TrainingRun], candidates: Sequence[Any],
+                     max_epochs: int) -> list[TrainingRun]:
+    """Train one run per candidate input scaling (``start(candidate)`` builds it).
 
-    def on_epoch_end(self, run: TrainingRun) -> None:
-        """After each epoch; ``run.history[-1]`` is its row."""
+    With several candidates, one that meets non-finite values is dropped with
+    a warning (scaling tames huge values, so another may be fine); when every
+    candidate fails, the first error is raised.
 
-    def on_train_end(self, run: TrainingRun) -> None:
-        """After the last epoch."""
-
-
-class EarlyStopping(Callback):
-    """Stop when the monitored loss has not improved by ``tol`` for ``patience`` epochs.
-
-    An epoch improves when its monitored loss is below the best so far minus
-    ``tol`` (scikit-learn's ``MLPClassifier`` rule). The kept epoch is chosen
-    separately, as the one of lowest monitored loss.
-
-    Parameters
-    ----------
-    patience : int, default=20
-        Epochs without improvement before stopping.
-    tol : float, default=0.0
-        The improvement an epoch must make to count.
+    Returns
+    -------
+    list of TrainingRun
+        The finished runs, in the candidates' order.
     """
-
-    def __init__(self, patience: int = 20, tol: float = 0.0) -> None:
-        self.patience = patience
-        self.tol = tol
-
-    def on_train_begin(self, run: TrainingRun) -> None:
-        self.best_ = math.inf
-        self.epochs_without_improvement_ = 0
-
-    def on_epoch_end(self, run: TrainingRun) -> None:
-        loss = run.monitored
-        if loss < self.best_ - self.tol:
-            self.best_, self.epochs_without_improvement_ = loss, 0
-        else:
-            self.epochs_without_improvement_ += 1
-        if self.epochs_without_improvement_ >= self.patience:
-            run.stop_training = True
-            run.stop_reason = (f"no improvement of {run.monitor} by more than tol={self.tol} "
-                               f"in {self.patience} epochs")
+    runs, failures = [], {}
+    for candidate in candidates:
+        try:
+            run = start(candidate)
+            train(run, max_epochs)
+            runs.append(run)
+        except NonFiniteError as error:
+            if len(candidates) == 1:
+                raise
+            failures[candidate] = error
+    if not runs:
+        raise next(iter(failures.values()))
+    for candidate, error in failures.items():
+        warn_at_caller(f"input_scaling='auto': the candidate input_scaling={candidate!r} "
+                       f"was dropped: {error}", RuntimeWarning)
+    return runs
 
 
-class PlateauSchedule(Callback):
-    """Multiply the learning rate by ``factor`` after ``patience`` epochs without a
-    lower monitored loss (``torch.optim.lr_scheduler.ReduceLROnPlateau``).
-
-    Parameters
-    ----------
-    patience : int, default=5
-    factor : float, default=0.5
-    """
-
-    def __init__(self, patience: int = 5, factor: float = 0.5) -> None:
-        self.patience = patience
-        self.factor = factor
-
-    def on_train_begin(self, run: TrainingRun) -> None:
-        self.scheduler_ = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            run.optimizer, mode="min", factor=self.factor, patience=self.patience)
-
-    def on_epoch_end(self, run: TrainingRun) -> None:
-        self.scheduler_.step(run.monitored)
-
-    def __getstate__(self) -> dict:
-        # The scheduler holds the run's optimizer: not part of a fitted model.
-        state = self.__dict__.copy()
-        state.pop("scheduler_", None)
-        return state
+def release(run: TrainingRun) -> None:
+    """Drop what only training needs: optimizer state, data and graphs on the device."""
+    run.optimizer = run.step = None
+    run.X = run.y = run.spectra = None
+    run.network.reprogrammer.theta.grad = None
 
 
-class ProgressBar(Callback):
-    """A tqdm bar over epochs; with ``verbose >= 2`` also a line per epoch.
+def run_epoch(run: TrainingRun) -> dict[str, float]:
+    """One pass over the shuffled training rows, then the evaluation that
+    chooses the epoch; returns the epoch's history row (without ``seconds``)."""
+    run.network.reprogrammer.train()
+    order = run.train_rows[torch.randperm(len(run.train_rows), generator=run.generator,
+                                          device=run.train_rows.device)]
+    total_loss, correct = 0.0, 0
+    for start in range(0, len(order), run.batch_size):
+        batch_loss, batch_correct = run.step(order[start : start + run.batch_size])
+        run.optimizer.step()
+        total_loss += batch_loss
+        correct += batch_correct
+    row = {"epoch": run.epoch + 1, "learning_rate": run.optimizer.param_groups[0]["lr"],
+           "train_loss": float(total_loss) / len(order),
+           "train_accuracy": float(correct) / len(order),
+           "valid_loss": math.nan, "valid_accuracy": math.nan}
+    if run.has_validation:
+        row["valid_loss"], row["valid_accuracy"] = evaluate(run, run.valid_rows)
+    else:
+        # The epoch's running loss belongs to the thetas before each update;
+        # the epoch is kept with its final theta, so that is what is scored.
+        row["train_eval_loss"], _ = evaluate(run, run.train_rows)
+    return row
 
-    Parameters
-    ----------
-    verbose : int, default=1
-    """
 
-    KEYS = ("train_loss", "valid_loss", "valid_accuracy")
+def batch_loss(run: TrainingRun, rows: torch.Tensor
+               ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """Loss of a minibatch and its stats (summed loss, correct count): the
+    function a :class:`~v2s_sklearn.train_step.TrainStep` runs or graphs."""
+    spectra = None if run.spectra is None else run.spectra[rows]
+    logits = run.network(run.X[rows], run.generator, spectra)
+    log_proba = target_log_proba(logits, run.label_matrix)
+    targets = run.y[rows]
+    loss = run.estimator.get_loss(log_proba, targets)
+    return loss, (loss.detach() * len(rows), (log_proba.argmax(1) == targets).sum())
 
-    def __init__(self, verbose: int = 1) -> None:
-        self.verbose = verbose
 
-    def on_train_begin(self, run: TrainingRun) -> None:
-        from tqdm.auto import tqdm
+def evaluate(run: TrainingRun, rows: torch.Tensor) -> tuple[float, float]:
+    """Loss and accuracy of the current ``theta`` on ``rows`` (no dropout)."""
+    run.network.reprogrammer.eval()
+    with torch.inference_mode():
+        logits = infer(run.network, run.X[rows],
+                       None if run.spectra is None else run.spectra[rows])
+        log_proba = target_log_proba(logits, run.label_matrix)
+        targets = run.y[rows]
+        loss = run.estimator.get_loss(log_proba, targets)
+        accuracy = (log_proba.argmax(1) == targets).float().mean()
+    return float(loss), float(accuracy)
 
-        estimator = run.estimator
-        scaling = "" if run.input_scaling is None else f", {run.input_scaling}"
-        self.bar_ = tqdm(total=estimator.max_epochs, unit="epoch", leave=True,
-                         desc=f"{type(estimator).__name__}{scaling}")
 
-    def on_epoch_end(self, run: TrainingRun) -> None:
-        row = run.history[-1]
-        self.bar_.set_postfix({k: round(row[k], 4) for k in self.KEYS
-                               if k in row and row[k] == row[k]})
-        self.bar_.update()
-        if self.verbose > 1:
-            self.bar_.write(" ".join(f"{k}={v:.4g}" for k, v in row.items()
-                                     if isinstance(v, (int, float))))
+def infer(network: torch.nn.Module, X: torch.Tensor,
+          spectra: torch.Tensor | None = None) -> torch.Tensor:
+    """Source logits of ``X`` in batches of ``EVAL_BATCH_SIZE`` (call in eval mode)."""
+    return torch.cat([
+        network(X[i : i + EVAL_BATCH_SIZE], None,
+                None if spectra is None else spectra[i : i + EVAL_BATCH_SIZE])
+        for i in range(0, len(X), EVAL_BATCH_SIZE)])
 
-    def on_train_end(self, run: TrainingRun) -> None:
-        self.bar_.close()
 
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state.pop("bar_", None)
-        return state
+def _update_kept_epoch(run: TrainingRun) -> None:
+    """Keep this epoch's theta (on the CPU) if its monitored loss is the lowest so far."""
+    if run.monitored < run.best_loss:
+        run.best_loss, run.best_epoch = run.monitored, run.epoch
+        run.best_state = (run.theta.detach().cpu().clone(), run.label_matrix.cpu().clone())
+
+
+def _check_finite(run: TrainingRun) -> None:
+    """Raise when an epoch's losses or theta are NaN or infinite."""
+    row = run.history[-1]
+    losses = {key: row[key] for key in ("train_loss", run.monitor)}
+    if all(math.isfinite(v) for v in losses.values()) and torch.isfinite(run.theta).all():
+        return
+    shown = ", ".join(f"{key}={value:.4g}" for key, value in losses.items())
+    raise NonFiniteError(non_finite_message(
+        f"training met non-finite values in epoch {run.epoch} ({shown})", run.X,
+        run.estimator.acoustic_model, learning_rate=run.optimizer.param_groups[0]["lr"]))
+
+
+def still_improving(run: TrainingRun, max_epochs: int) -> bool:
+    """Whether ``max_epochs`` ended a run whose last epoch was its best so far."""
+    return (not run.stop_training and not run.interrupted and run.epoch >= max_epochs
+            and run.best_epoch == run.epoch)

