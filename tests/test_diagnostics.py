@@ -11,18 +11,18 @@ from torch import nn
 
 matplotlib.use("Agg")
 
-from v2s_sklearn import V2SClassifier  # noqa: E402
-from v2s_sklearn.acoustic import registry  # noqa: E402
-from v2s_sklearn.cli import main  # noqa: E402
-from v2s_sklearn.diagnostics import (  # noqa: E402
+from v2s_sklearn import V2SClassifier
+from v2s_sklearn.acoustic import registry
+from v2s_sklearn.cli import main
+from v2s_sklearn.diagnostics import (
     AlignmentRecorder,
     risk_bound,
     wasserstein_alignment,
 )
-from v2s_sklearn.explain import class_activation_map  # noqa: E402
-from v2s_sklearn.plotting import plot_alignment, plot_embedding, plot_explanation  # noqa: E402
+from v2s_sklearn.explain import class_activation_map
+from v2s_sklearn.plotting import plot_alignment, plot_embedding, plot_explanation
 
-from .conftest import FAST  # noqa: E402
+from .conftest import FAST
 
 # The paper's analysis is of V2Sa: its two convolutions (CAM layers 0 and 1) and
 # its attention layer.
@@ -143,6 +143,43 @@ def test_cam_refuses_a_missing_layer_or_a_model_without_convolutions(recorded, i
     clf = V2SClassifier(**{**QUICK, "max_epochs": 1, "acoustic_model": Statistics()}).fit(X, y)
     with pytest.raises(ValueError, match="no convolution layer"):
         class_activation_map(clf, X[:2])
+
+
+@pytest.fixture(scope="module")
+def default_model(italy):
+    """The default source model (a TC-ResNet with folded fast paths), briefly fitted."""
+    X, y = italy
+    return V2SClassifier(**{**FAST, "max_epochs": 1}).fit(X, y)
+
+
+def test_cam_indexes_the_convolutions_the_default_model_runs(default_model, italy):
+    X, _ = italy
+    maps = {layer: class_activation_map(default_model, X[:3], layer=layer)
+            for layer in (0, 1, -1, None)}  # 0 and 1: the docstring's example
+    for cam in maps.values():
+        assert cam.shape == X[:3].shape and np.isfinite(cam).all() and (cam >= 0).all()
+    assert not np.allclose(maps[0], maps[1])
+    np.testing.assert_array_equal(maps[-1], maps[None])
+    # The stem is convolution 0, by index, by name and as the module itself.
+    stem = default_model.reprogrammed_network().model.module.stem
+    np.testing.assert_allclose(class_activation_map(default_model, X[:3], layer="stem"),
+                               maps[0])
+    np.testing.assert_allclose(class_activation_map(default_model, X[:3], layer=stem), maps[0])
+
+
+def test_cam_names_the_valid_layers_when_given_another(default_model, italy):
+    X, _ = italy
+    # The stem and three blocks of two convolutions and a projection shortcut.
+    with pytest.raises(ValueError, match=r"runs 10 convolution layers .* from -10 to 9"):
+        class_activation_map(default_model, X[:2], layer=10)
+    with pytest.raises(ValueError, match=r"'head' is a Linear, not a convolution.*'stem'"):
+        class_activation_map(default_model, X[:2], layer="head")
+    with pytest.raises(ValueError, match="is a BatchNorm1d, not a convolution"):
+        class_activation_map(default_model, X[:2], layer="blocks.0.body.1")
+    with pytest.raises(ValueError, match="not part of the source model"):
+        class_activation_map(default_model, X[:2], layer=nn.Conv1d(40, 16, 3))
+    with pytest.raises(TypeError, match="layer must be"):
+        class_activation_map(default_model, X[:2], layer=1.5)
 
 
 # ------------------------------------------------------------------- figures
