@@ -53,7 +53,10 @@ def source_reference(classifier: Any) -> np.ndarray:
     ------
     ValueError
         For a source model that is not built in (pass ``source_outputs=``).
+    sklearn.exceptions.NotFittedError
+        For a classifier that is not fitted.
     """
+    check_is_fitted(classifier)
     name = getattr(classifier, "acoustic_model_", None)
     if not (isinstance(name, str) and name in available_models()):
         raise ValueError("the source model is not a built-in one, so no reference sample of "
