@@ -5,8 +5,8 @@ of a search runs as a task on a ``dask.distributed`` worker. A worker runs up to
 ``nthreads`` tasks at once, one per thread, and Dask sizes ``nthreads`` to the
 cores the worker may use (``dask worker --nthreads``, ``LocalCluster``'s
 ``threads_per_worker``). torch, left alone, starts one intra-op thread per core of
-the machine in every task: on two cores, three such fits run about ten times slower
-than one after the other. So :class:`~v2s_sklearn.V2SClassifier`'s ``fit`` and
+the machine in every task, so the tasks of a worker oversubscribe its cores and run
+far slower than one after the other. So :class:`~v2s_sklearn.V2SClassifier`'s ``fit`` and
 prediction, when they run inside a Dask worker, set torch's intra-op threads to
 :func:`task_threads` (the worker's cores divided by its ``nthreads``: one by
 default) for their duration, and restore them after. Nothing changes outside a
