@@ -70,6 +70,26 @@ def test_a_fit_in_a_dask_task_calls_no_mallopt_and_gives_its_threads_back(
     assert (inside, after) == (1, 2)  # the task's share, then the count it found
 
 
+class _Fails(Callback):
+    def on_train_begin(self, run) -> None:
+        raise RuntimeError("stop here")
+
+
+def test_a_failing_fit_in_a_dask_task_gives_its_threads_back(monkeypatch, italy):
+    X, y = italy
+    worker = types.SimpleNamespace(state=types.SimpleNamespace(nthreads=1), plugins={})
+    monkeypatch.setattr(parallel, "dask_worker", lambda: worker)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with pytest.raises(RuntimeError, match="stop here"):
+            V2SClassifier(**QUICK, callbacks=[_Fails()]).fit(X, y)
+        after = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+    assert after == 2
+
+
 def test_the_malloc_plugin_restores_glibc_limits_on_setup(libc, monkeypatch):
     pytest.importorskip("distributed")
     from v2s_sklearn.parallel import MMAP_THRESHOLD_BYTES, MallocThresholds
