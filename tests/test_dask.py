@@ -47,7 +47,9 @@ from v2s_sklearn.benchmarking import (
 from v2s_sklearn.benchmarking.cluster import parse_address
 from v2s_sklearn.cli import main as v2s
 from v2s_sklearn.parallel import (
+    MALLOC_PLUGIN_NAME,
     PLUGIN_NAME,
+    MallocThresholds,
     TorchThreads,
     task_threads,
     torch_threads,
@@ -128,21 +130,28 @@ def test_a_fit_on_a_worker_uses_its_share_of_threads(client, italy):
         TorchThreads(cores=0)
 
 
-def _malloc_state_after_a_fit(X, y):
-    import os
+def _malloc_state(dask_worker=None):
+    """The worker's ``MALLOC_TRIM_THRESHOLD_`` and what its malloc plugin did, if any
+    (``client.run`` passes ``dask_worker``; a task finds its own)."""
+    worker = dask_worker if dask_worker is not None else distributed.get_worker()
+    plugin = worker.plugins.get(MALLOC_PLUGIN_NAME)
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), getattr(plugin, "restored", None)
 
-    import v2s_sklearn.parallel as parallel
 
-    V2SClassifier(**QUICK).fit(X, y)
-    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), parallel._malloc_restored
-
-
-def test_a_worker_gets_glibc_malloc_limits_back_for_its_fits(client, italy):
-    # Dask's nanny fixes MALLOC_TRIM_THRESHOLD_, which made every fit on a worker
-    # 2.3 times slower (docs/dask.md); the first fit there restores the limits.
+def test_a_worker_gets_glibc_malloc_limits_back_from_the_plugin_only(client, italy):
+    # Dask's nanny fixes MALLOC_TRIM_THRESHOLD_, which slows fits (docs/dask.md).
+    # A fit leaves the process alone (tests/test_parallel.py); the opt-in plugin
+    # restores glibc's limits on every worker.
     X, y = italy
-    trim, restored = client.submit(_malloc_state_after_a_fit, X, y, pure=False).result()
-    assert trim is not None and restored is True
+    client.submit(V2SClassifier(**QUICK).fit, X, y, pure=False).result()
+    assert client.submit(_malloc_state, pure=False).result()[1] is None
+    client.register_plugin(MallocThresholds())
+    try:
+        states = client.run(_malloc_state)
+    finally:
+        client.unregister_worker_plugin(MALLOC_PLUGIN_NAME)
+    assert len(states) == 2
+    assert all(trim is not None and restored is True for trim, restored in states.values())
 
 
 def test_malloc_limits_are_left_alone_without_the_variable():

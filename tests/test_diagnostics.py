@@ -11,18 +11,18 @@ from torch import nn
 
 matplotlib.use("Agg")
 
-from v2s_sklearn import V2SClassifier  # noqa: E402
-from v2s_sklearn.acoustic import registry  # noqa: E402
-from v2s_sklearn.cli import main  # noqa: E402
-from v2s_sklearn.diagnostics import (  # noqa: E402
+from v2s_sklearn import V2SClassifier
+from v2s_sklearn.acoustic import registry
+from v2s_sklearn.cli import main
+from v2s_sklearn.diagnostics import (
     AlignmentRecorder,
     risk_bound,
     wasserstein_alignment,
 )
-from v2s_sklearn.explain import class_activation_map  # noqa: E402
-from v2s_sklearn.plotting import plot_alignment, plot_embedding, plot_explanation  # noqa: E402
+from v2s_sklearn.explain import class_activation_map
+from v2s_sklearn.plotting import plot_alignment, plot_embedding, plot_explanation
 
-from .conftest import FAST  # noqa: E402
+from .conftest import FAST
 
 # The paper's analysis is of V2Sa: its two convolutions (CAM layers 0 and 1) and
 # its attention layer.
@@ -118,6 +118,79 @@ def test_the_recorder_adds_alignment_and_held_out_loss_to_every_epoch(recorded):
     assert len({row["alignment"] for row in history}) == len(history)
 
 
+def test_alignment_refuses_projections_and_outputs_it_cannot_use(recorded, italy,
+                                                                 monkeypatch):
+    X, _ = italy
+    for n_projections in (0, -5, 2.5, True):
+        with pytest.raises(ValueError, match="n_projections must be a positive int"):
+            wasserstein_alignment(recorded, X, n_projections=n_projections)
+    with pytest.raises(ValueError, match="n_projections must be a positive int"):
+        risk_bound(recorded, X, n_projections=0)
+    reference = registry.reference_outputs("v2sa-synth")
+    for bad, message in ((np.full_like(reference, np.nan), "NaN or infinite values in 700"),
+                         (np.where(np.arange(700)[:, None] == 3, np.inf, reference),
+                          r"in 1 of 700 rows \(first: row 3\)"),
+                         (reference[:0], "is empty"), (reference[0], "2-D array")):
+        with pytest.raises(ValueError, match=f"source_outputs .*{message}"):
+            wasserstein_alignment(recorded, X, source_outputs=bad, method="exact")
+        with pytest.raises(ValueError, match=f"source_outputs .*{message}"):
+            wasserstein_alignment(recorded, X, source_outputs=bad)
+    # The target side is checked the same way.
+    monkeypatch.setattr(recorded, "source_logits",
+                        lambda X, reprogrammed=True: np.full((len(X), 35), np.nan))
+    with pytest.raises(ValueError, match="logits on X has NaN or infinite"):
+        wasserstein_alignment(recorded, X)
+
+
+def test_risk_bound_refuses_a_source_risk_that_is_not_an_error_rate(recorded, italy):
+    X, _ = italy
+    for risk in (1.5, -0.1, float("nan"), "0.1"):
+        with pytest.raises(ValueError, match="source_risk must be .* from 0 to 1"):
+            risk_bound(recorded, X, source_risk=risk)
+    assert risk_bound(recorded, X, n_projections=10, source_risk=0)["source_risk"] == 0.0
+
+
+def test_the_recorder_checks_its_arguments_when_made(italy):
+    X, y = italy
+    with pytest.raises(ValueError, match="n_projections must be a positive int"):
+        AlignmentRecorder(X, y, n_projections=0)
+    with pytest.raises(ValueError, match=f"y has {len(y) - 1} labels but X has {len(X)}"):
+        AlignmentRecorder(X, y[:-1])
+    with pytest.raises(ValueError, match="at least one"):
+        AlignmentRecorder(X[:0])
+    with pytest.raises(TypeError, match="random_state must be an int"):
+        AlignmentRecorder(X, random_state=None)
+    with pytest.raises(ValueError, match="source_outputs has NaN"):
+        AlignmentRecorder(X, source_outputs=np.full((3, 35), np.nan))
+
+
+def _tensors(value, seen=None):
+    """Every torch tensor reachable from ``value`` (lists, dicts, attributes)."""
+    import torch
+
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return []
+    seen.add(id(value))
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, dict):
+        items = list(value.values())
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    elif hasattr(value, "__dict__") and not isinstance(value, type):
+        items = list(vars(value).values())
+    else:
+        return []
+    return [found for item in items for found in _tensors(item, seen)]
+
+
+def test_the_fitted_recorder_holds_no_tensors(recorded):
+    [recorder] = [c for c in recorded.callbacks_ if isinstance(c, AlignmentRecorder)]
+    assert _tensors(recorder) == []
+    assert all(math.isfinite(row["alignment"]) for row in recorded.history_)
+
+
 # ----------------------------------------------------------------------- CAM
 @pytest.mark.parametrize("layer", [None, 0, 1, "conv.0"])
 def test_cam_is_finite_non_negative_and_shaped_like_x(recorded, italy, layer):
@@ -143,6 +216,43 @@ def test_cam_refuses_a_missing_layer_or_a_model_without_convolutions(recorded, i
     clf = V2SClassifier(**{**QUICK, "max_epochs": 1, "acoustic_model": Statistics()}).fit(X, y)
     with pytest.raises(ValueError, match="no convolution layer"):
         class_activation_map(clf, X[:2])
+
+
+@pytest.fixture(scope="module")
+def default_model(italy):
+    """The default source model (a TC-ResNet with folded fast paths), briefly fitted."""
+    X, y = italy
+    return V2SClassifier(**{**FAST, "max_epochs": 1}).fit(X, y)
+
+
+def test_cam_indexes_the_convolutions_the_default_model_runs(default_model, italy):
+    X, _ = italy
+    maps = {layer: class_activation_map(default_model, X[:3], layer=layer)
+            for layer in (0, 1, -1, None)}  # 0 and 1: the docstring's example
+    for cam in maps.values():
+        assert cam.shape == X[:3].shape and np.isfinite(cam).all() and (cam >= 0).all()
+    assert not np.allclose(maps[0], maps[1])
+    np.testing.assert_array_equal(maps[-1], maps[None])
+    # The stem is convolution 0, by index, by name and as the module itself.
+    stem = default_model.reprogrammed_network().model.module.stem
+    np.testing.assert_allclose(class_activation_map(default_model, X[:3], layer="stem"),
+                               maps[0])
+    np.testing.assert_allclose(class_activation_map(default_model, X[:3], layer=stem), maps[0])
+
+
+def test_cam_names_the_valid_layers_when_given_another(default_model, italy):
+    X, _ = italy
+    # The stem and three blocks of two convolutions and a projection shortcut.
+    with pytest.raises(ValueError, match=r"runs 10 convolution layers .* from -10 to 9"):
+        class_activation_map(default_model, X[:2], layer=10)
+    with pytest.raises(ValueError, match=r"'head' is a Linear, not a convolution.*'stem'"):
+        class_activation_map(default_model, X[:2], layer="head")
+    with pytest.raises(ValueError, match="is a BatchNorm1d, not a convolution"):
+        class_activation_map(default_model, X[:2], layer="blocks.0.body.1")
+    with pytest.raises(ValueError, match="not part of the source model"):
+        class_activation_map(default_model, X[:2], layer=nn.Conv1d(40, 16, 3))
+    with pytest.raises(TypeError, match="layer must be"):
+        class_activation_map(default_model, X[:2], layer=1.5)
 
 
 # ------------------------------------------------------------------- figures

@@ -54,7 +54,10 @@ def source_reference(classifier: Any) -> np.ndarray:
     ------
     ValueError
         For a source model that is not built in (pass ``source_outputs=``).
+    sklearn.exceptions.NotFittedError
+        For a classifier that is not fitted.
     """
+    check_is_fitted(classifier)
     name = getattr(classifier, "acoustic_model_", None)
     if not (isinstance(name, str) and name in available_models()):
         raise ValueError("the source model is not a built-in one, so no reference sample of "
@@ -64,10 +67,40 @@ def source_reference(classifier: Any) -> np.ndarray:
     return reference_outputs(name)
 
 
-def _distance(target: np.ndarray, source: np.ndarray, n_projections: int,
-              random_state: Any, method: str) -> float:
+def _check_projections(n_projections: Any) -> int:
+    if (isinstance(n_projections, bool) or not isinstance(n_projections, (int, np.integer))
+            or n_projections < 1):
+        raise ValueError("n_projections must be a positive int, the random directions of the "
+                         f"sliced distance (the paper uses 1000); got {n_projections!r}")
+    return int(n_projections)
+
+
+def _check_method(method: Any) -> str:
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    return method
+
+
+def _check_outputs(values: Any, what: str) -> np.ndarray:
+    """``values`` as a finite float64 array ``(n_rows, n_classes)`` with a row at least."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 2:
+        raise ValueError(f"{what} must be a 2-D array of logits, shape (n_rows, "
+                         f"n_source_classes); got shape {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"{what} is empty (shape {array.shape}): the distance needs the "
+                         "logits of at least one row")
+    bad = ~np.isfinite(array).all(axis=1)
+    if bad.any():
+        raise ValueError(f"{what} has NaN or infinite values in {int(bad.sum())} of "
+                         f"{len(array)} rows (first: row {int(np.flatnonzero(bad)[0])}): "
+                         "pass finite logits")
+    return array
+
+
+def _distance(target: np.ndarray, source: np.ndarray, n_projections: int,
+              random_state: Any, method: str) -> float:
+    target = _check_outputs(target, "the source model's logits on X")
     if target.shape[1] != source.shape[1]:
         raise ValueError(f"source_outputs have {source.shape[1]} columns, but the source "
                          f"model has {target.shape[1]} classes")
@@ -116,6 +149,12 @@ def wasserstein_alignment(classifier: Any, X: Any, *, n_projections: int = 1000,
     -------
     float
 
+    Raises
+    ------
+    ValueError
+        If ``n_projections`` is not a positive int, ``method`` is unknown, or
+        either set of logits is empty, not 2-D or not finite.
+
     Examples
     --------
     >>> from v2s_sklearn import V2SClassifier
@@ -127,10 +166,12 @@ def wasserstein_alignment(classifier: Any, X: Any, *, n_projections: int = 1000,
     >>> before = wasserstein_alignment(clf, X, random_state=0, reprogrammed=False)
     """
     check_is_fitted(classifier)
+    # The arguments first: the logits of X cost a forward pass.
+    n_projections, method = _check_projections(n_projections), _check_method(method)
     source = source_reference(classifier) if source_outputs is None else source_outputs
+    source = _check_outputs(source, "source_outputs")
     target = classifier.source_logits(X, reprogrammed=reprogrammed)
-    return _distance(target, np.asarray(source, dtype=np.float64), n_projections,
-                     random_state, method)
+    return _distance(target, source, n_projections, random_state, method)
 
 
 def risk_bound(classifier: Any, X: Any, *, n_projections: int = 1000,
@@ -159,9 +200,21 @@ def risk_bound(classifier: Any, X: Any, *, n_projections: int = 1000,
         wasserstein``), and the constants: ``n_source_classes`` (K),
         ``coefficient`` (``2 sqrt(K)``), ``n_projections``, ``method`` and
         ``representation`` (``"logits"``).
+
+    Raises
+    ------
+    ValueError
+        If ``source_risk`` is not a number from 0 to 1, or is not given for a
+        source model without a card; and as :func:`wasserstein_alignment`.
     """
     check_is_fitted(classifier)
-    if source_risk is None:
+    if source_risk is not None:
+        risk = (float(source_risk) if isinstance(source_risk, (int, float, np.number))
+                and not isinstance(source_risk, bool) else float("nan"))
+        if not 0.0 <= risk <= 1.0:  # NaN fails too
+            raise ValueError("source_risk must be the source model's held-out error, a number "
+                             f"from 0 to 1; got {source_risk!r}")
+    else:
         name = getattr(classifier, "acoustic_model_", None)
         accuracy = (model_info(name).get("metadata", {}).get("test_accuracy")
                     if isinstance(name, str) and name in available_models() else None)
@@ -201,6 +254,19 @@ class AlignmentRecorder(Callback):
     source_outputs : ndarray, optional
         As for :func:`wasserstein_alignment`.
 
+    Raises
+    ------
+    ValueError
+        If ``X`` is empty, ``y`` is not one label per series, ``n_projections``
+        is not a positive int, or ``source_outputs`` is empty, not 2-D or not finite.
+    TypeError
+        If ``random_state`` is not an int.
+
+    Notes
+    -----
+    The copies of the evaluation set it makes for a run are released when the
+    run ends: the fitted estimator's ``callbacks_`` hold no tensors.
+
     Examples
     --------
     >>> from v2s_sklearn import V2SClassifier
@@ -211,11 +277,22 @@ class AlignmentRecorder(Callback):
 
     def __init__(self, X: Any, y: Any = None, n_projections: int = 1000,
                  random_state: int = 0, source_outputs: np.ndarray | None = None) -> None:
+        # Checked here, not after the first epoch of a fit.
+        if X is None or len(X) == 0:
+            raise ValueError("X must hold the evaluation series (at least one), as given "
+                             "to fit")
+        if y is not None and len(y) != len(X):
+            raise ValueError(f"y has {len(y)} labels but X has {len(X)} series: pass one "
+                             "label per series, or y=None for the alignment only")
+        if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)):
+            raise TypeError("random_state must be an int, so that every epoch uses the same "
+                            f"projections; got {random_state!r}")
         self.X = X
         self.y = y
-        self.n_projections = n_projections
+        self.n_projections = _check_projections(n_projections)
         self.random_state = random_state
-        self.source_outputs = source_outputs
+        self.source_outputs = (None if source_outputs is None else
+                               _check_outputs(source_outputs, "source_outputs"))
 
     def on_train_begin(self, run: TrainingRun) -> None:
         import torch
@@ -233,7 +310,12 @@ class AlignmentRecorder(Callback):
         if self.source_outputs is None:
             self._source = source_reference(estimator).astype(np.float64)
         else:
-            self._source = np.asarray(self.source_outputs, dtype=np.float64)
+            self._source = self.source_outputs
+
+    def on_train_end(self, run: TrainingRun) -> None:
+        # The results are in history_; the fitted estimator keeps this callback in
+        # callbacks_, so let the device copies of the evaluation set go.
+        self._X = self._y = self._source = None
 
     def on_epoch_end(self, run: TrainingRun) -> None:
         import torch

@@ -144,32 +144,73 @@ def attention(classifier: Any, X: Any) -> np.ndarray:
     return _shape_like_input(np.concatenate(weights), X)
 
 
+#: Fast paths an architecture's ``fold_frozen()`` sets: folded copies that run in
+#: place of its convolutions (batch norm folded in), so their activations are not
+#: the layers'. Grad-CAM runs a private copy of the model without them.
+FOLDED_PATHS = ("conv_folded", "body_folded")
+CONVOLUTIONS = (torch.nn.Conv1d, torch.nn.Conv2d)
+
+
 def _conv_layers(module: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
-    return [(name, m) for name, m in module.named_modules()
-            if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d))]
+    return [(name, m) for name, m in module.named_modules() if isinstance(m, CONVOLUTIONS)]
 
 
-def _resolve_layer(module: torch.nn.Module, layer: Any) -> torch.nn.Module:
-    """``layer``: None (the last convolution), an index into the convolutions in
-    module order, a submodule name, or the module itself."""
-    convs = _conv_layers(module)
+def _convolutions_run(network: Any, x: torch.Tensor) -> list[tuple[str, torch.nn.Module]]:
+    """The source model's convolutions that a forward pass of ``x`` runs, in module order."""
+    ran: set[int] = set()
+    convs = _conv_layers(network.model.module)
+    handles = [conv.register_forward_hook(lambda m, _i, _o: ran.add(id(m)))
+               for _, conv in convs]
+    try:
+        with torch.no_grad():
+            network(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return [(name, conv) for name, conv in convs if id(conv) in ran]
+
+
+def _resolve_layer(original: torch.nn.Module, module: torch.nn.Module,
+                   convs: list[tuple[str, torch.nn.Module]], layer: Any) -> torch.nn.Module:
+    """The convolution of ``module`` (a copy of ``original``) that ``layer`` names.
+
+    ``layer``: None (the last convolution run), an index into the convolutions
+    run, in module order, a submodule name, or a submodule of ``original``.
+    """
+    names = [name for name, _ in convs]
     if not convs:
         raise ValueError(f"the source model ({type(module).__name__}) has no convolution "
                          "layer for a class activation map; use saliency() instead")
     if layer is None:
         return convs[-1][1]
     if isinstance(layer, torch.nn.Module):
-        return layer
-    if isinstance(layer, (int, np.integer)):
+        # The map is taken on a copy of the model: find the layer by its name.
+        found = [name for name, m in original.named_modules() if m is layer]
+        if not found:
+            raise ValueError(f"layer is a {type(layer).__name__} that is not part of the "
+                             f"source model; pass one of its convolutions by name: {names}")
+        layer = found[0]
+    if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
         if not -len(convs) <= layer < len(convs):
-            raise ValueError(f"layer={layer} but the source model has {len(convs)} "
-                             f"convolution layers ({[name for name, _ in convs]})")
-        return convs[layer][1]
+            raise ValueError(f"layer={layer} but the source model runs {len(convs)} "
+                             f"convolution layers ({names}): pass an int from {-len(convs)} "
+                             f"to {len(convs) - 1}, one of these names, or None for the last")
+        return convs[int(layer)][1]
+    if not isinstance(layer, str):
+        raise TypeError("layer must be None, an int, the name of a convolution or the "
+                        f"convolution itself; got {type(layer).__name__}")
     named = dict(module.named_modules())
     if layer not in named:
-        raise ValueError(f"no layer named {layer!r}; convolution layers are "
-                         f"{[name for name, _ in convs]}")
-    return named[layer]
+        raise ValueError(f"no layer named {layer!r}; convolution layers are {names}")
+    chosen = named[layer]
+    if not isinstance(chosen, CONVOLUTIONS):  # a wrong value of the name, like an index
+        raise ValueError(  # noqa: TRY004
+            f"layer {layer!r} is a {type(chosen).__name__}, not a convolution (Conv1d or "
+            f"Conv2d), so it has no activation maps for Grad-CAM; pass one of {names}")
+    if all(chosen is not conv for _, conv in convs):
+        raise ValueError(f"the convolution {layer!r} does not run when the source model "
+                         f"predicts; pass one of {names}")
+    return chosen
 
 
 def _per_frame(cam: torch.Tensor, n_frames: int) -> torch.Tensor:
@@ -207,14 +248,25 @@ def class_activation_map(classifier: Any, X: Any, target: Any = None,
     target : class label, sequence of labels or None, default=None
         The class explained; None explains each series' predicted class.
     layer : int, str, torch.nn.Module or None, default=None
-        Which convolution: None is the last one (Grad-CAM's usual choice), an
-        int indexes the convolutions in module order (V2Sa: 0 and 1, the
-        paper's two), a str names a submodule.
+        Which convolution: None is the last one (Grad-CAM's usual choice); an
+        int indexes the convolutions the source model runs, in module order
+        (V2Sa: 0 and 1, the paper's two; TC-ResNet: 0 is its stem); a str
+        names a submodule (``"conv.0"``), and a module is one of the source
+        model's (``clf.reprogrammed_network().model.module``).
 
     Returns
     -------
     ndarray
         Same shape as ``X``, non-negative.
+
+    Raises
+    ------
+    ValueError
+        If ``layer`` is out of range, names no submodule, or is not a
+        convolution (``Conv1d`` or ``Conv2d``) that the model runs; the message
+        lists the valid ones.
+    TypeError
+        If ``layer`` is none of None, an int, a str or a module.
 
     Examples
     --------
@@ -232,13 +284,16 @@ def class_activation_map(classifier: Any, X: Any, target: Any = None,
     series = classifier.network_input(X)
     targets = None if target is None else _targets(classifier, len(series), target)
     network, matrix, device = _network(classifier)
-    # A private copy without the folded fast path, whose product skips the
+    original = network.model.module
+    # A private copy without the folded fast paths, whose products skip the
     # convolutions' own activations.
     network.model = copy.deepcopy(network.model)
     module = network.model.module
-    if getattr(module, "conv_folded", None) is not None:
-        module.conv_folded = None
-    conv = _resolve_layer(module, layer)
+    for path in FOLDED_PATHS:
+        if getattr(module, path, None) is not None:
+            setattr(module, path, None)
+    first = torch.from_numpy(series[:1]).to(device, matrix.dtype)
+    conv = _resolve_layer(original, module, _convolutions_run(network, first), layer)
     frontend = getattr(module, "frontend", None)
     hop = getattr(frontend, "hop_length", None)
     if hop is None:

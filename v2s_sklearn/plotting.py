@@ -1,9 +1,15 @@
-"""Figures: training curves, explanations, alignment and embeddings of a fitted ``V2SClassifier``."""
+"""Figures: training curves, explanations, alignment and embeddings of a fitted ``V2SClassifier``.
+
+Every function that takes a classifier raises scikit-learn's ``NotFittedError``
+for one that is not fitted yet: fit it first.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from sklearn.utils.validation import check_is_fitted
 
 #: What ``plot_explanation`` can draw, and its colour bar's label.
 EXPLANATIONS = {"saliency": "|gradient x input|", "attention": "attention",
@@ -23,11 +29,23 @@ def plot_history(estimator_or_history: Any, ax: Any = None):
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        For an estimator that is not fitted.
     """
     import matplotlib.pyplot as plt
 
-    history = getattr(estimator_or_history, "history_", estimator_or_history)
-    best = getattr(estimator_or_history, "best_epoch_", None)
+    if isinstance(estimator_or_history, (list, tuple)):
+        history, best = list(estimator_or_history), None
+    else:
+        check_is_fitted(estimator_or_history)
+        history = estimator_or_history.history_
+        best = getattr(estimator_or_history, "best_epoch_", None)
+    if not history:
+        raise ValueError("the history has no epochs to plot: pass a fitted estimator or "
+                         "its history_")
     if ax is None:
         fig, ax = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
     else:
@@ -36,7 +54,7 @@ def plot_history(estimator_or_history: Any, ax: Any = None):
     for axis, metric in zip(ax, ("loss", "accuracy")):
         for part, style in (("train", "-"), ("valid", "--")):
             values = [row[f"{part}_{metric}"] for row in history]
-            if any(v == v for v in values):  # skip all-NaN (no validation)
+            if not all(math.isnan(v) for v in values):  # skip all-NaN (no validation)
                 axis.plot(epochs, values, style, label=part)
         if best is not None:
             axis.axvline(best, color="grey", lw=0.8, ls=":", label=f"kept (epoch {best})")
@@ -79,6 +97,7 @@ def plot_explanation(classifier: Any, X: Any, kind: str = "saliency", target: An
 
     from .explain import attention, class_activation_map, saliency
 
+    check_is_fitted(classifier)
     if kind not in EXPLANATIONS:
         raise ValueError(f"kind must be one of {sorted(EXPLANATIONS)}; got {kind!r}")
     X = np.asarray(X, dtype=float)[:max_series]
@@ -139,8 +158,9 @@ def plot_alignment(classifier: Any, X: Any, *, n_projections: int = 1000,
 
     from .diagnostics import wasserstein_alignment
 
-    kwargs = dict(n_projections=n_projections, random_state=random_state,
-                  source_outputs=source_outputs)
+    check_is_fitted(classifier)
+    kwargs = {"n_projections": n_projections, "random_state": random_state,
+              "source_outputs": source_outputs}
     values = [wasserstein_alignment(classifier, X, reprogrammed=False, **kwargs),
               wasserstein_alignment(classifier, X, **kwargs)]
     history = getattr(classifier, "history_", [])
@@ -206,24 +226,34 @@ def plot_embedding(classifier: Any, X: Any, y: Any, method: str = "tsne", *,
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not one label per series of ``X``.
     """
     import matplotlib.pyplot as plt
     import numpy as np
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
+    check_is_fitted(classifier)
     if method not in ("tsne", "pca"):
         raise ValueError(f"method must be 'tsne' or 'pca'; got {method!r}")
+    logits = [classifier.source_logits(X, reprogrammed=reprogrammed)
+              for reprogrammed in (False, True)]
     y = np.asarray(y)
+    if y.ndim != 1 or len(y) != len(logits[0]):
+        raise ValueError(f"y has shape {y.shape} but X has {len(logits[0])} series: pass "
+                         "their classes, one label per series")
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), constrained_layout=True)
-    for ax, reprogrammed, title in zip(axes, (False, True), ("theta = 0", "fitted theta")):
-        logits = classifier.source_logits(X, reprogrammed=reprogrammed)
+    for ax, values, title in zip(axes, logits, ("theta = 0", "fitted theta")):
         if method == "tsne":
             chosen = perplexity if perplexity is not None else min(30.0, (len(y) - 1) / 3)
             points = TSNE(2, perplexity=chosen, random_state=random_state,
-                          init="pca").fit_transform(logits)
+                          init="pca").fit_transform(values)
         else:
-            points = PCA(2, random_state=random_state).fit_transform(logits)
+            points = PCA(2, random_state=random_state).fit_transform(values)
         for cls in np.unique(y):
             keep = y == cls
             ax.scatter(points[keep, 0], points[keep, 1], s=12, label=str(cls), alpha=0.8)
@@ -260,6 +290,7 @@ def plot_source_input(classifier: Any, X: Any, *, max_series: int = 2):
     import numpy as np
     import torch
 
+    check_is_fitted(classifier)
     series = classifier.network_input(X)[:max_series]
     network = classifier.reprogrammed_network()
     device = network.reprogrammer.theta.device
