@@ -125,9 +125,14 @@ def _modules() -> dict[str, tuple[pathlib.Path, bool]]:
 
 
 def _imports(name: str, path: pathlib.Path, is_package: bool, modules: dict) -> set[str]:
-    """The package's modules that ``name`` imports, anywhere in it (inside functions too)."""
+    """The package's modules that ``name`` imports, anywhere in it (inside functions too),
+    except under ``if TYPE_CHECKING:``, which never runs."""
     targets = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    tree = ast.parse(path.read_text(), str(path))
+    for block in ast.walk(tree):
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test):
+            block.body = []
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             targets.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
