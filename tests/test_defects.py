@@ -264,3 +264,21 @@ def test_verbose_2_without_validation_prints_no_nan(italy, capsys):
 
 def test_public_names():
     assert set(v2s_sklearn.__all__) >= {"V2SClassifier", "load_acoustic_model"}
+
+
+def test_a_torchscript_model_loads_without_torch_s_notice(tmp_path):
+    class Linear(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(16000, 4)
+
+        def forward(self, x):
+            return self.layer(x)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit.script is deprecated
+        torch.jit.script(Linear()).save(str(tmp_path / "scripted.pt"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = v2s_sklearn.load_acoustic_model(tmp_path / "scripted.pt")
+    assert model.n_classes == 4

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -104,7 +105,9 @@ def checkpoint_from_bytes(data: bytes, path: str | Path) -> nn.Module:
         If it is one whose architecture is unknown.
     """
     try:
-        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # a TorchScript file is tried next, on purpose
+            warnings.filterwarnings("ignore", message=".*TorchScript archive", category=UserWarning)
+            payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as error:  # foreign files fail inside torch
         raise NotACheckpointError(f"{path} is not a readable acoustic-model checkpoint: "
                                   f"{error}") from error
