@@ -163,11 +163,12 @@ def test_search_needs_two_series_per_class(tmp_path):
     assert outcome.failures and "at least 2 TRAIN series per class" in outcome.failures[0][2]
 
 
-def test_cli_rejects_unknown_methods_and_bad_numbers(tmp_path):
-    with pytest.raises(SystemExit, match="unknown method"):
-        v2s(["benchmark", "--methods", "v2s,rocket", "--output", str(tmp_path / "x.csv")])
-    with pytest.raises(SystemExit, match="max-epochs"):
-        v2s(["benchmark", "--max-epochs", "0", "--output", str(tmp_path / "x.csv")])
+def test_cli_rejects_unknown_methods_and_bad_numbers(tmp_path, capsys):
+    for argv, expected in ((["--methods", "v2s,rocket"], "unknown method"),
+                           (["--max-epochs", "0"], "--max-epochs must be at least 1")):
+        with pytest.raises(SystemExit) as exit_info:  # status 2: a usage error
+            v2s(["benchmark", *argv, "--output", str(tmp_path / "x.csv")])
+        assert exit_info.value.code == 2 and expected in capsys.readouterr().err
 
 
 def test_reference_table_puts_the_paper_beside_ours(tmp_path):
@@ -228,3 +229,4 @@ def test_the_old_module_is_a_deprecated_alias_of_the_package():
         old = importlib.import_module("v2s_sklearn.benchmark")
     assert old.__all__ == benchmarking.__all__
     assert all(getattr(old, name) is getattr(benchmarking, name) for name in old.__all__)
+

@@ -5,8 +5,103 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import sys
 import time
 from pathlib import Path
+from typing import Any
+
+
+class UsageError(Exception):
+    """A mistake on the command line; the message says what to type instead.
+
+    :func:`main` prints it in one line, without a traceback, and exits with
+    status 2, as argparse does for the mistakes it finds itself.
+    """
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser with its errors in two lines: the mistake, and where help is."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\nrun `{self.prog} --help` for the "
+                     "options\n")
+
+
+def _positive_int(text: str) -> int:
+    """argparse type of counts that must be at least 1 (epochs, series, projections)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1; got {value}")
+    return value
+
+
+def check_device(device: str) -> None:
+    """Refuse a ``--device`` torch cannot use here, before anything is loaded.
+
+    Raises
+    ------
+    UsageError
+        For a name torch does not know, or CUDA on a machine without a GPU.
+    """
+    import torch
+
+    if device == "auto":
+        return
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        raise UsageError(f"--device {device!r} is not a device torch knows; use auto, cpu "
+                         "or cuda") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"--device {device}: torch sees no CUDA GPU on this machine; use "
+                         "--device cpu, or leave --device out (auto picks the GPU when "
+                         "there is one)")
+
+
+def _check_dataset(name: str, data_dir: str | None) -> None:
+    """Refuse a ``--dataset`` or ``--data-dir`` that cannot be loaded, naming the choices."""
+    from .datasets import available_datasets
+
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise UsageError(f"--data-dir {data_dir} is not a folder; give the folder that holds "
+                         f"{name}/{name}_TRAIN.tsv (or .ts), or leave --data-dir out to use "
+                         "the datasets sktime ships")
+    names = available_datasets(data_dir)
+    if name in names:
+        return
+    if data_dir is None:
+        raise UsageError(f"unknown dataset {name!r}; without --data-dir choose one that "
+                         f"sktime ships: {', '.join(names)} (or pass --data-dir DIR "
+                         f"holding {name}/{name}_TRAIN.tsv)")
+    shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+    raise UsageError(f"--data-dir {data_dir} has no dataset {name!r} (no {name}/"
+                     f"{name}_TRAIN.tsv or .ts); it holds: {shown or 'none'}")
+
+
+def _check_acoustic_model(name: str) -> None:
+    """Refuse an ``--acoustic-model`` that is neither a built-in name nor a file."""
+    from .acoustic.registry import file_sha256
+
+    try:
+        file_sha256(name)  # cheap: resolves the name, loads nothing
+    except ValueError as error:
+        raise UsageError(f"--acoustic-model: {error}; `v2s models` lists the names") from None
+
+
+def _load_data(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
+    """TRAIN and TEST of ``--dataset`` after the checks that give one-line errors."""
+    from .datasets import load_dataset
+
+    _check_dataset(args.dataset, args.data_dir)
+    try:
+        X_train, y_train = load_dataset(args.dataset, "train", args.data_dir)
+        X_test, y_test = load_dataset(args.dataset, "test", args.data_dir)
+    except (OSError, ValueError) as error:  # e.g. no TEST file, or a malformed one
+        raise UsageError(f"--dataset {args.dataset} could not be read: {error}") from None
+    return X_train, y_train, X_test, y_test
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -15,11 +110,10 @@ def _demo(args: argparse.Namespace) -> None:
     matplotlib.use("Agg")  # no screen needed
 
     from . import V2SClassifier
-    from .datasets import load_dataset
     from .plotting import plot_history
 
-    X_train, y_train = load_dataset(args.dataset, "train", args.data_dir)
-    X_test, y_test = load_dataset(args.dataset, "test", args.data_dir)
+    check_device(args.device)
+    X_train, y_train, X_test, y_test = _load_data(args)
     print(f"{args.dataset}: {len(y_train)} train / {len(y_test)} test series of length "
           f"{X_train.shape[-1]}, {len(set(y_train))} classes")
     params = {"random_state": args.random_state, "verbose": 1, "device": args.device}
@@ -76,20 +170,74 @@ def _benchmark(args: argparse.Namespace) -> None:
     run_from_args(args)
 
 
+def _length_of(name: str, data_dir: str | None) -> int | None:
+    """Series length of a dataset's TEST split, None when it cannot be read."""
+    from .datasets import load_dataset
+
+    try:
+        return int(load_dataset(name, "test", data_dir)[0].shape[-1])
+    except Exception:  # noqa: BLE001 - only a suggestion: an unreadable set is skipped
+        return None
+
+
+def _load_fitted(args: argparse.Namespace, X_test: Any) -> Any:
+    """``--model``: a fitted V2SClassifier whose series are shaped like ``X_test``."""
+    import joblib
+
+    from . import V2SClassifier
+    from .datasets import available_datasets
+
+    path = Path(args.model)
+    redo = ("give a V2SClassifier saved with joblib.dump after fit (v2s explain writes one, "
+            "model.joblib, into --output), or leave --model out to fit one")
+    if not path.is_file():
+        raise UsageError(f"--model {path} does not exist; {redo}")
+    if path.stat().st_size == 0:
+        raise UsageError(f"--model {path} is empty; {redo}")
+    try:
+        clf = joblib.load(path)
+    except Exception as error:  # noqa: BLE001 - any unreadable file is the same mistake
+        raise UsageError(f"--model {path} could not be loaded ({type(error).__name__}: "
+                         f"{error}); {redo}") from None
+    if not isinstance(clf, V2SClassifier) or not hasattr(clf, "n_timepoints_"):
+        raise UsageError(f"--model {path} holds a {type(clf).__name__}, not a fitted "
+                         f"V2SClassifier; {redo}")
+    length = X_test.shape[-1]
+    if clf.n_timepoints_ != length:
+        # Only sktime's few shipped sets are cheap to scan; a --data-dir may hold hundreds.
+        candidates = available_datasets(args.data_dir) if args.data_dir is None else []
+        matches = [n for n in candidates if _length_of(n, None) == clf.n_timepoints_]
+        hint = (f"pass --dataset {matches[0]}" if len(matches) == 1 else
+                f"pass --dataset with one of {', '.join(matches)}" if matches else
+                "pass the --dataset (and --data-dir) it was fitted on")
+        raise UsageError(f"--model {path} was fitted on series of length "
+                         f"{clf.n_timepoints_}, but {args.dataset}'s have length {length}; "
+                         f"{hint}")
+    print(f"loaded {path}")
+    return clf
+
+
 def _explain(args: argparse.Namespace) -> None:
     import joblib
     import matplotlib
+    import numpy as np
 
     matplotlib.use("Agg")  # no screen needed
     import matplotlib.pyplot as plt
+    from tqdm.auto import tqdm
 
     from . import V2SClassifier
-    from .datasets import load_dataset
     from .diagnostics import AlignmentRecorder, risk_bound
     from .plotting import plot_alignment, plot_embedding, plot_explanation, plot_history
 
-    X_train, y_train = load_dataset(args.dataset, "train", args.data_dir)
-    X_test, y_test = load_dataset(args.dataset, "test", args.data_dir)
+    check_device(args.device)
+    X_train, y_train, X_test, y_test = _load_data(args)
+    n_classes = len(np.unique(y_test))
+    if args.max_test_series is not None and args.max_test_series < n_classes:
+        raise UsageError(f"--max-test-series {args.max_test_series} cannot hold one series "
+                         f"of each of {args.dataset}'s {n_classes} classes; give at least "
+                         f"{n_classes}, or leave it out to use all {len(y_test)}")
+    clf = _load_fitted(args, X_test) if args.model else None
     if args.max_test_series is not None and args.max_test_series < len(y_test):
         from sklearn.model_selection import train_test_split
 
@@ -97,10 +245,7 @@ def _explain(args: argparse.Namespace) -> None:
                                                 stratify=y_test, random_state=args.random_state)
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
-    if args.model:
-        clf = joblib.load(args.model)
-        print(f"loaded {args.model}")
-    else:
+    if clf is None:
         # The alignment curve is recorded on the test series: they only describe
         # the fit here, nothing is chosen on them.
         params = {"random_state": args.random_state, "verbose": 1, "device": args.device,
@@ -109,9 +254,11 @@ def _explain(args: argparse.Namespace) -> None:
         if args.max_epochs is not None:
             params["max_epochs"] = args.max_epochs
         if args.acoustic_model is not None:
+            _check_acoustic_model(args.acoustic_model)
             params["acoustic_model"] = args.acoustic_model
         clf = V2SClassifier(**params).fit(X_train, y_train)
         joblib.dump(clf, output / "model.joblib")
+        print(f"wrote {output / 'model.joblib'}")
     print(f"{args.dataset}: test accuracy {clf.score(X_test, y_test):.4f}")
     bound = risk_bound(clf, X_test, n_projections=args.projections,
                        random_state=args.random_state)
@@ -131,16 +278,20 @@ def _explain(args: argparse.Namespace) -> None:
         "embedding": lambda: plot_embedding(clf, X_test, y_test,
                                             random_state=args.random_state),
     }
-    for name, draw in figures.items():
+    # One step per figure on stderr; tqdm leaves it out when stderr is not a terminal.
+    bar = tqdm(figures.items(), desc="figures", unit="figure", file=sys.stderr,
+               disable=None)
+    for name, draw in bar:
+        bar.set_postfix_str(name)
         try:
             figure = draw()
         except ValueError as error:  # e.g. a source model without attention
-            print(f"{name}: skipped ({error})")
+            tqdm.write(f"{name}: skipped ({error})", file=sys.stdout)
             continue
         path = output / f"{args.dataset}_{name}.png"
         figure.savefig(path, dpi=args.dpi)
         plt.close(figure)
-        print(f"wrote {path}")
+        tqdm.write(f"wrote {path}", file=sys.stdout)
 
 
 def _add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
@@ -152,8 +303,34 @@ def _add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
                              "the copies sktime ships")
 
 
+def _add_fit_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--max-epochs``, ``--device`` and ``--random-state`` of the fitting commands."""
+    parser.add_argument("--max-epochs", type=_positive_int, default=None, metavar="N",
+                        help="stop training after N epochs (default: the estimator's, 100)")
+    parser.add_argument("--device", default="auto",
+                        help="auto (a CUDA GPU when there is one, else the CPU), cpu or cuda "
+                             "(default %(default)s)")
+    parser.add_argument("--random-state", type=int, default=0, metavar="SEED",
+                        help="seeds the fit and any sampling (default %(default)s)")
+
+
+#: What ``v2s explain`` writes, shown at the end of its ``--help``.
+EXPLAIN_FILES = """files written into --output (DATASET is --dataset):
+  model.joblib             the fitted V2SClassifier (only when fitting, not with
+                           --model); reload it with joblib.load or pass it to --model
+  DATASET_curves.png       training and validation loss and accuracy per epoch
+  DATASET_alignment.png    Theorem 1: sliced Wasserstein distance between source and
+                           reprogrammed logits (per epoch when this run fitted)
+  DATASET_cam.png          Grad-CAM of the source model mapped onto --series series
+  DATASET_attention.png    the source model's attention (only for models with an
+                           attention layer, such as v2sa-synth; skipped otherwise)
+  DATASET_saliency.png     gradient of the predicted class's log-probability
+  DATASET_embedding.png    t-SNE of the source logits before and after reprogramming
+A figure that cannot be drawn for the model is skipped with a line saying why."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="v2s", description="Time-series classification by reprogramming a frozen "
                                 "acoustic model (Voice2Series).")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -161,9 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="fit a dataset with the built-in model and "
                                             "report test accuracy and fit time")
     _add_dataset_arguments(demo)
-    demo.add_argument("--max-epochs", type=int, default=None)
-    demo.add_argument("--device", default="auto")
-    demo.add_argument("--random-state", type=int, default=0)
+    _add_fit_arguments(demo)
     demo.add_argument("--output", default="v2s_demo.png",
                       help="where to save the training curves (default %(default)s)")
     demo.set_defaults(func=_demo)
@@ -191,35 +366,63 @@ def build_parser() -> argparse.ArgumentParser:
     explain = commands.add_parser(
         "explain", help="fit (or load) an estimator and write its figures: training curves, "
                         "alignment (Theorem 1), class activation maps, attention, saliency "
-                        "and the t-SNE embedding of the source logits")
+                        "and the t-SNE embedding of the source logits",
+        description="Fit V2SClassifier on TRAIN of --dataset (or load --model), print its "
+                    "test accuracy and Theorem 1's bound, and write the figures.",
+        epilog=EXPLAIN_FILES, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_dataset_arguments(explain)
     explain.add_argument("--model", default=None, metavar="JOBLIB",
-                         help="a fitted V2SClassifier saved with joblib, instead of fitting")
-    explain.add_argument("--output", default="v2s_explain",
-                         help="folder for the figures (default %(default)s)")
-    explain.add_argument("--max-epochs", type=int, default=None)
+                         help="a fitted V2SClassifier saved with joblib (such as the "
+                              "model.joblib an earlier run wrote), instead of fitting; "
+                              "--dataset must have the series length it was fitted on")
+    explain.add_argument("--output", default="v2s_explain", metavar="DIR",
+                         help="folder for model.joblib and the figures, created if missing "
+                              "(default %(default)s)")
+    _add_fit_arguments(explain)
     explain.add_argument("--acoustic-model", default=None, metavar="NAME",
-                         help="source model to fit with (default: the estimator's; "
-                              "v2sa-synth has the attention layer the attention figure "
-                              "shows)")
-    explain.add_argument("--max-test-series", type=int, default=None, metavar="N",
-                         help="describe a stratified sample of N test series (quicker); "
-                              "default: all of them")
-    explain.add_argument("--series", type=int, default=3,
-                         help="test series drawn in the explanation figures")
-    explain.add_argument("--projections", type=int, default=1000,
-                         help="random projections of the sliced Wasserstein distance")
-    explain.add_argument("--device", default="auto")
-    explain.add_argument("--random-state", type=int, default=0)
-    explain.add_argument("--dpi", type=int, default=110)
+                         help="source model to fit with, a built-in name (`v2s models`) or "
+                              "a file (default: the estimator's; v2sa-synth has the "
+                              "attention layer the attention figure shows)")
+    explain.add_argument("--max-test-series", type=_positive_int, default=None, metavar="N",
+                         help="describe a stratified sample of N test series, at least one "
+                              "per class (quicker); default: all of them")
+    explain.add_argument("--series", type=_positive_int, default=3, metavar="N",
+                         help="test series drawn in the explanation figures "
+                              "(default %(default)s)")
+    explain.add_argument("--projections", type=_positive_int, default=1000, metavar="N",
+                         help="random projections of the sliced Wasserstein distance "
+                              "(default %(default)s)")
+    explain.add_argument("--dpi", type=_positive_int, default=110,
+                         help="resolution of the PNG figures (default %(default)s)")
     explain.set_defaults(func=_explain)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the ``v2s`` command.
+
+    Parameters
+    ----------
+    argv : list of str or None
+        The arguments after ``v2s``; None reads ``sys.argv``.
+
+    Raises
+    ------
+    SystemExit
+        Status 2 for a mistake on the command line (after one line on stderr
+        saying what to do), 1 when a benchmark pair failed.
+    """
     args = build_parser().parse_args(argv)
-    args.func(args)
+    try:
+        args.func(args)
+    except UsageError as error:
+        print(f"v2s {args.command}: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m v2s_sklearn.cli` runs this file as __main__; the benchmark raises
+    # v2s_sklearn.cli.UsageError, so run the imported module's main, which catches it.
+    from v2s_sklearn.cli import main as _main
+
+    _main()
