@@ -133,9 +133,13 @@ def run_from_args(args: argparse.Namespace) -> BenchmarkResult:
                              max_train=args.max_train,
                              max_test=args.max_test)
     if args.dask is None:
+        from tqdm.auto import tqdm
+
+        # tqdm.write keeps the lines on stdout from tearing the bar on stderr.
         outcome = run_benchmark(args.datasets, methods, args.output, args.data_dir, config,
                                 args.reference, args.resume,
-                                log=lambda line: print(line, flush=True))
+                                log=lambda line: tqdm.write(line, file=sys.stdout),
+                                progress=True)
     else:
         outcome = _run_on_dask(args, methods, config)
     print(f"results: {outcome.csv_path}, report: {outcome.markdown_path}, "
