@@ -193,3 +193,18 @@ def test_explain_shows_progress_per_figure_on_a_terminal_only(italy_model, tmp_p
     assert "figures" in bar and "6/6" in bar and "embedding" in bar
     out = capsys.readouterr().out
     assert "wrote" in out and "ItalyPowerDemand_saliency.png" in out
+
+
+# -------------------------------------------- an unknown model name (issue 28, point 5)
+def test_an_unknown_model_name_is_not_reported_as_a_path(tmp_path, monkeypatch):
+    from v2s_sklearn import V2SClassifier
+    from v2s_sklearn.datasets import load_dataset
+
+    monkeypatch.chdir(tmp_path)
+    X, y = load_dataset("ItalyPowerDemand", "train")
+    with pytest.raises(ValueError, match="neither a built-in model name") as error:
+        V2SClassifier(acoustic_model="tcresnet9", max_epochs=1).fit(X, y)
+    message = str(error.value)
+    assert "acoustic_model='tcresnet9' is" in message  # as typed, not as a path
+    assert str(tmp_path) not in message
+    assert "tcresnet8-w1-synth" in message and "nor an existing file" in message

