@@ -203,6 +203,11 @@ def _load_fitted(args: argparse.Namespace, X_test: Any) -> Any:
     if not isinstance(clf, V2SClassifier) or not hasattr(clf, "n_timepoints_"):
         raise UsageError(f"--model {path} holds a {type(clf).__name__}, not a fitted "
                          f"V2SClassifier; {redo}")
+    channels = 1 if X_test.ndim == 2 else X_test.shape[1]
+    if clf.n_channels_ != channels:
+        raise UsageError(f"--model {path} was fitted on series of {clf.n_channels_} "
+                         f"channel(s), but {args.dataset}'s have {channels}; pass the "
+                         "--dataset (and --data-dir) it was fitted on")
     length = X_test.shape[-1]
     if clf.n_timepoints_ != length:
         # Only sktime's few shipped sets are cheap to scan; a --data-dir may hold hundreds.
@@ -307,7 +312,7 @@ def _add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
 def _add_fit_arguments(parser: argparse.ArgumentParser) -> None:
     """``--max-epochs``, ``--device`` and ``--random-state`` of the fitting commands."""
     parser.add_argument("--max-epochs", type=_positive_int, default=None, metavar="N",
-                        help="stop training after N epochs (default: the estimator's, 100)")
+                        help="stop training after N epochs (default: the estimator's)")
     parser.add_argument("--device", default="auto",
                         help="auto (a CUDA GPU when there is one, else the CPU), cpu or cuda "
                              "(default %(default)s)")
@@ -320,8 +325,9 @@ EXPLAIN_FILES = """files written into --output (DATASET is --dataset):
   model.joblib             the fitted V2SClassifier (only when fitting, not with
                            --model); reload it with joblib.load or pass it to --model
   DATASET_curves.png       training and validation loss and accuracy per epoch
-  DATASET_alignment.png    Theorem 1: sliced Wasserstein distance between source and
-                           reprogrammed logits (per epoch when this run fitted)
+  DATASET_alignment.png    Theorem 1: sliced Wasserstein alignment of the source
+                           logits with theta = 0 and fitted (and its curve over the
+                           epochs beside the loss when this run fitted)
   DATASET_cam.png          Grad-CAM of the source model mapped onto --series series
   DATASET_attention.png    the source model's attention (only for models with an
                            attention layer, such as v2sa-synth; skipped otherwise)
@@ -370,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
         "explain", help="fit (or load) an estimator and write its figures: training curves, "
                         "alignment (Theorem 1), class activation maps, attention, saliency "
                         "and the t-SNE embedding of the source logits",
-        description="Fit V2SClassifier on TRAIN of --dataset (or load --model), print its "
+        description="Fit V2SClassifier on TRAIN of --dataset (or load --model), print its\n"
                     "test accuracy and Theorem 1's bound, and write the figures.",
         epilog=EXPLAIN_FILES, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_dataset_arguments(explain)
