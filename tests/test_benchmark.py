@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import importlib
 import io
 import os
 import subprocess
@@ -153,7 +152,7 @@ def test_search_runs_the_grid_on_train_and_reports_its_choice(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:no stratified validation split")
-@pytest.mark.parametrize("method", ["v2s-seeds3", "v2s-sources3", "v2s-cv3"])
+@pytest.mark.parametrize("method", ["v2s-seeds3", "v2s-sources3"])
 def test_an_ensemble_runs_three_members_and_notes_their_epochs(tmp_path, method):
     config = BenchmarkConfig(max_epochs=2, max_train=12, max_test=20)
     outcome = run_benchmark(["ItalyPowerDemand"], [method], tmp_path / "e.csv",
@@ -230,14 +229,6 @@ def test_benchmark_modules_import_only_the_ones_below_them():
         assert siblings <= set(order[:i]), f"{name} imports {siblings - set(order[:i])}"
 
 
-def test_the_old_module_is_a_deprecated_alias_of_the_package():
-    sys.modules.pop("v2s_sklearn.benchmark", None)  # so importing it runs (and warns) again
-    with pytest.warns(FutureWarning, match="v2s_sklearn.benchmarking"):
-        old = importlib.import_module("v2s_sklearn.benchmark")
-    assert old.__all__ == benchmarking.__all__
-    assert all(getattr(old, name) is getattr(benchmarking, name) for name in old.__all__)
-
-
 # ------------------------------------------------ progress and threads (issue 28, points 3-4)
 class _Terminal(io.StringIO):
     """A stderr that says it is a terminal, so tqdm draws its bar into it."""
@@ -300,3 +291,8 @@ def test_every_v2s_fit_runs_on_the_thread_count_the_report_states(tmp_path):
     assert facts["stated"] == 1  # the count when the run started
     assert facts["seen"] == [1, 1]  # the V2S warm-up and the timed fit, after MiniRocket
     assert facts["after"] == 1  # and the caller gets its count back
+
+
+def test_the_cross_validated_ensembles_are_gone_with_their_estimator():
+    # CVEnsembleClassifier leaves v2s_sklearn.ensemble in the core rewrite.
+    assert not [name for name in benchmarking.METHODS if name.startswith("v2s-cv")]

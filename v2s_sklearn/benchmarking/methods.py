@@ -56,18 +56,6 @@ def _build_v2s_sources3(config: BenchmarkConfig, X: np.ndarray, y: np.ndarray) -
     return source_ensemble(**config.v2s_params())
 
 
-def _cv_builder(n_splits: int) -> Callable[[BenchmarkConfig, np.ndarray, np.ndarray], Any]:
-    def build(config: BenchmarkConfig, X: np.ndarray, y: np.ndarray) -> Any:
-        from .. import V2SClassifier
-        from ..ensemble import CVEnsembleClassifier
-
-        params = dict(config.v2s_params())
-        seed = params.pop("random_state", None)
-        return CVEnsembleClassifier(V2SClassifier(**params), n_splits=n_splits,
-                                    random_state=seed)
-    return build
-
-
 def search_grid(config: BenchmarkConfig, X: np.ndarray) -> dict[str, list]:
     """The ``v2s-search`` grid for series shaped like ``X``.
 
@@ -126,10 +114,6 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("v2s-sources3", "three V2SClassifiers with defaults, one per source "
            "architecture (v2sa-synth, tcresnet8-synth, tcresnet14-synth), probabilities "
            "averaged (v2s_sklearn.ensemble.source_ensemble)", _build_v2s_sources3, "v2s"),
-    *(Method(f"v2s-cv{k}", f"{k} V2SClassifiers with defaults, each trained on {k - 1} of "
-             f"{k} stratified folds of TRAIN and early-stopped on the other, probabilities "
-             "averaged (v2s_sklearn.ensemble.CVEnsembleClassifier)", _cv_builder(k), "v2s")
-      for k in (3, 5)),
     Method("v2s-search", "GridSearchCV(V2SClassifier) over dropout and n_segments, "
            "stratified k-fold on TRAIN, scored by log loss, refitted on TRAIN",
            _build_v2s_search, "v2s"),
