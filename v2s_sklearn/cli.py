@@ -8,100 +8,19 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
+from ._usage import (
+    Parser,
+    UsageError,
+    UsageExit,
+    check_acoustic_model,
+    check_device,
+    load_data,
+    load_fitted,
+    positive_int,
+)
 
-class UsageError(Exception):
-    """A mistake on the command line; the message says what to type instead.
-
-    :func:`main` prints it in one line, without a traceback, and exits with
-    status 2, as argparse does for the mistakes it finds itself.
-    """
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse's parser with its errors in two lines: the mistake, and where help is."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\nrun `{self.prog} --help` for the "
-                     "options\n")
-
-
-def _positive_int(text: str) -> int:
-    """argparse type of counts that must be at least 1 (epochs, series, projections)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1; got {value}")
-    return value
-
-
-def check_device(device: str) -> None:
-    """Refuse a ``--device`` torch cannot use here, before anything is loaded.
-
-    Raises
-    ------
-    UsageError
-        For a name torch does not know, or CUDA on a machine without a GPU.
-    """
-    import torch
-
-    if device == "auto":
-        return
-    try:
-        kind = torch.device(device).type
-    except (RuntimeError, TypeError):
-        raise UsageError(f"--device {device!r} is not a device torch knows; use auto, cpu "
-                         "or cuda") from None
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device {device}: torch sees no CUDA GPU on this machine; use "
-                         "--device cpu, or leave --device out (auto picks the GPU when "
-                         "there is one)")
-
-
-def _check_dataset(name: str, data_dir: str | None) -> None:
-    """Refuse a ``--dataset`` or ``--data-dir`` that cannot be loaded, naming the choices."""
-    from .datasets import available_datasets
-
-    if data_dir is not None and not Path(data_dir).is_dir():
-        raise UsageError(f"--data-dir {data_dir} is not a folder; give the folder that holds "
-                         f"{name}/{name}_TRAIN.tsv (or .ts), or leave --data-dir out to use "
-                         "the datasets sktime ships")
-    names = available_datasets(data_dir)
-    if name in names:
-        return
-    if data_dir is None:
-        raise UsageError(f"unknown dataset {name!r}; without --data-dir choose one that "
-                         f"sktime ships: {', '.join(names)} (or pass --data-dir DIR "
-                         f"holding {name}/{name}_TRAIN.tsv)")
-    shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
-    raise UsageError(f"--data-dir {data_dir} has no dataset {name!r} (no {name}/"
-                     f"{name}_TRAIN.tsv or .ts); it holds: {shown or 'none'}")
-
-
-def _check_acoustic_model(name: str) -> None:
-    """Refuse an ``--acoustic-model`` that is neither a built-in name nor a file."""
-    from .acoustic.registry import file_sha256
-
-    try:
-        file_sha256(name)  # cheap: resolves the name, loads nothing
-    except ValueError as error:
-        raise UsageError(f"--acoustic-model: {error}; `v2s models` lists the names") from None
-
-
-def _load_data(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
-    """TRAIN and TEST of ``--dataset`` after the checks that give one-line errors."""
-    from .datasets import load_dataset
-
-    _check_dataset(args.dataset, args.data_dir)
-    try:
-        X_train, y_train = load_dataset(args.dataset, "train", args.data_dir)
-        X_test, y_test = load_dataset(args.dataset, "test", args.data_dir)
-    except (OSError, ValueError) as error:  # e.g. no TEST file, or a malformed one
-        raise UsageError(f"--dataset {args.dataset} could not be read: {error}") from None
-    return X_train, y_train, X_test, y_test
+__all__ = ["UsageError", "build_parser", "check_device", "main"]
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -113,7 +32,7 @@ def _demo(args: argparse.Namespace) -> None:
     from .plotting import plot_history
 
     check_device(args.device)
-    X_train, y_train, X_test, y_test = _load_data(args)
+    X_train, y_train, X_test, y_test = load_data(args)
     print(f"{args.dataset}: {len(y_train)} train / {len(y_test)} test series of length "
           f"{X_train.shape[-1]}, {len(set(y_train))} classes")
     params = {"random_state": args.random_state, "verbose": 1, "device": args.device}
@@ -171,58 +90,6 @@ def _benchmark(args: argparse.Namespace) -> None:
     run_from_args(args)
 
 
-def _length_of(name: str, data_dir: str | None) -> int | None:
-    """Series length of a dataset's TEST split, None when it cannot be read."""
-    from .datasets import load_dataset
-
-    try:
-        return int(load_dataset(name, "test", data_dir)[0].shape[-1])
-    except Exception:  # noqa: BLE001 - only a suggestion: an unreadable set is skipped
-        return None
-
-
-def _load_fitted(args: argparse.Namespace, X_test: Any) -> Any:
-    """``--model``: a fitted V2SClassifier whose series are shaped like ``X_test``."""
-    import joblib
-
-    from . import V2SClassifier
-    from .datasets import available_datasets
-
-    path = Path(args.model)
-    redo = ("give a V2SClassifier saved with joblib.dump after fit (v2s explain writes one, "
-            "model.joblib, into --output), or leave --model out to fit one")
-    if not path.is_file():
-        raise UsageError(f"--model {path} does not exist; {redo}")
-    if path.stat().st_size == 0:
-        raise UsageError(f"--model {path} is empty; {redo}")
-    try:
-        clf = joblib.load(path)
-    except Exception as error:  # noqa: BLE001 - any unreadable file is the same mistake
-        raise UsageError(f"--model {path} could not be loaded ({type(error).__name__}: "
-                         f"{error}); {redo}") from None
-    if not isinstance(clf, V2SClassifier) or not hasattr(clf, "n_timepoints_"):
-        raise UsageError(f"--model {path} holds a {type(clf).__name__}, not a fitted "
-                         f"V2SClassifier; {redo}")
-    channels = 1 if X_test.ndim == 2 else X_test.shape[1]
-    if clf.n_channels_ != channels:
-        raise UsageError(f"--model {path} was fitted on series of {clf.n_channels_} "
-                         f"channel(s), but {args.dataset}'s have {channels}; pass the "
-                         "--dataset (and --data-dir) it was fitted on")
-    length = X_test.shape[-1]
-    if clf.n_timepoints_ != length:
-        # Only sktime's few shipped sets are cheap to scan; a --data-dir may hold hundreds.
-        candidates = available_datasets(args.data_dir) if args.data_dir is None else []
-        matches = [n for n in candidates if _length_of(n, None) == clf.n_timepoints_]
-        hint = (f"pass --dataset {matches[0]}" if len(matches) == 1 else
-                f"pass --dataset with one of {', '.join(matches)}" if matches else
-                "pass the --dataset (and --data-dir) it was fitted on")
-        raise UsageError(f"--model {path} was fitted on series of length "
-                         f"{clf.n_timepoints_}, but {args.dataset}'s have length {length}; "
-                         f"{hint}")
-    print(f"loaded {path}")
-    return clf
-
-
 def _explain(args: argparse.Namespace) -> None:
     import joblib
     import matplotlib
@@ -237,13 +104,13 @@ def _explain(args: argparse.Namespace) -> None:
     from .plotting import plot_alignment, plot_embedding, plot_explanation, plot_history
 
     check_device(args.device)
-    X_train, y_train, X_test, y_test = _load_data(args)
+    X_train, y_train, X_test, y_test = load_data(args)
     n_classes = len(np.unique(y_test))
     if args.max_test_series is not None and args.max_test_series < n_classes:
         raise UsageError(f"--max-test-series {args.max_test_series} cannot hold one series "
                          f"of each of {args.dataset}'s {n_classes} classes; give at least "
                          f"{n_classes}, or leave it out to use all {len(y_test)}")
-    clf = _load_fitted(args, X_test) if args.model else None
+    clf = load_fitted(args, X_test) if args.model else None
     if args.max_test_series is not None and args.max_test_series < len(y_test):
         from sklearn.model_selection import train_test_split
 
@@ -260,7 +127,7 @@ def _explain(args: argparse.Namespace) -> None:
         if args.max_epochs is not None:
             params["max_epochs"] = args.max_epochs
         if args.acoustic_model is not None:
-            _check_acoustic_model(args.acoustic_model)
+            check_acoustic_model(args.acoustic_model)
             params["acoustic_model"] = args.acoustic_model
         clf = V2SClassifier(**params).fit(X_train, y_train)
         joblib.dump(clf, output / "model.joblib")
@@ -311,7 +178,7 @@ def _add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_fit_arguments(parser: argparse.ArgumentParser) -> None:
     """``--max-epochs``, ``--device`` and ``--random-state`` of the fitting commands."""
-    parser.add_argument("--max-epochs", type=_positive_int, default=None, metavar="N",
+    parser.add_argument("--max-epochs", type=positive_int, default=None, metavar="N",
                         help="stop training after N epochs (default: the estimator's)")
     parser.add_argument("--device", default="auto",
                         help="auto (a CUDA GPU when there is one, else the CPU), cpu or cuda "
@@ -337,7 +204,7 @@ A figure that cannot be drawn for the model is skipped with a line saying why.""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="v2s", description="Time-series classification by reprogramming a frozen "
                                 "acoustic model (Voice2Series).")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -392,16 +259,16 @@ def build_parser() -> argparse.ArgumentParser:
                          help="source model to fit with, a built-in name (`v2s models`) or "
                               "a file (default: the estimator's; v2sa-synth has the "
                               "attention layer the attention figure shows)")
-    explain.add_argument("--max-test-series", type=_positive_int, default=None, metavar="N",
+    explain.add_argument("--max-test-series", type=positive_int, default=None, metavar="N",
                          help="describe a stratified sample of N test series, at least one "
                               "per class (quicker); default: all of them")
-    explain.add_argument("--series", type=_positive_int, default=3, metavar="N",
+    explain.add_argument("--series", type=positive_int, default=3, metavar="N",
                          help="test series drawn in the explanation figures "
                               "(default %(default)s)")
-    explain.add_argument("--projections", type=_positive_int, default=1000, metavar="N",
+    explain.add_argument("--projections", type=positive_int, default=1000, metavar="N",
                          help="random projections of the sliced Wasserstein distance "
                               "(default %(default)s)")
-    explain.add_argument("--dpi", type=_positive_int, default=110,
+    explain.add_argument("--dpi", type=positive_int, default=110,
                          help="resolution of the PNG figures (default %(default)s)")
     explain.set_defaults(func=_explain)
     return parser
@@ -426,12 +293,8 @@ def main(argv: list[str] | None = None) -> None:
         args.func(args)
     except UsageError as error:
         print(f"v2s {args.command}: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise UsageExit(str(error)) from None
 
 
 if __name__ == "__main__":
-    # `python -m v2s_sklearn.cli` runs this file as __main__; the benchmark raises
-    # v2s_sklearn.cli.UsageError, so run the imported module's main, which catches it.
-    from v2s_sklearn.cli import main as _main
-
-    _main()
+    main()

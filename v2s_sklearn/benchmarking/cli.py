@@ -80,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _check_datasets(names: list[str] | None, data_dir: str | None) -> None:
     """Refuse a missing ``--data-dir`` or an unknown name before hours of fitting start."""
-    from ..cli import UsageError
+    from .._usage import UsageError
     from ..datasets import available_datasets
 
     if data_dir is not None and not Path(data_dir).is_dir():
@@ -107,7 +107,7 @@ def run_from_args(args: argparse.Namespace) -> BenchmarkResult:
     SystemExit
         Status 1 when any (dataset, method) pair failed.
     """
-    from ..cli import UsageError, check_device
+    from .._usage import UsageError, check_device
 
     for name in ("max_epochs", "search_folds", "max_train", "max_test"):
         value = getattr(args, name)
@@ -159,7 +159,7 @@ def _run_on_dask(args: argparse.Namespace, methods: list[str],
     """``--dask``: the run on a cluster, a progress bar over the finished tasks."""
     from tqdm.auto import tqdm
 
-    from ..cli import UsageError
+    from .._usage import UsageError
     from .cluster import parse_address, run_benchmark_dask
 
     try:
