@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import io
 import os
 import subprocess
 import sys
@@ -116,14 +117,20 @@ def test_rows_reach_disk_as_they_are_measured_and_resume_skips_them(tmp_path):
 
 
 def test_a_failing_dataset_is_reported_and_the_others_still_run(tmp_path, capsys):
+    data = tmp_path / "ucr"
+    train = stratified_subset(*load_dataset("ItalyPowerDemand", "train"), 16, 0)
+    test = stratified_subset(*load_dataset("ItalyPowerDemand", "test"), 20, 0)
+    _write_ucr(data, "Italy", (train[0], test[0]), (train[1], test[1]))
+    _write_ucr(data, "Broken", (train[0], test[0]), (train[1], test[1]))
+    (data / "Broken" / "Broken_TEST.tsv").unlink()  # found, but fails to load
     output = tmp_path / "r.csv"
     with pytest.raises(SystemExit) as exit_info:
-        v2s(["benchmark", "--datasets", "NoSuchDataset,ItalyPowerDemand", "--methods",
-             "minirocket", "--output", str(output), "--max-train", "16", "--max-test", "20"])
+        v2s(["benchmark", "--data-dir", str(data), "--datasets", "Broken,Italy", "--methods",
+             "minirocket", "--output", str(output)])
     assert exit_info.value.code == 1
-    assert list(_read(output)["dataset"]) == ["ItalyPowerDemand"]
-    assert "NoSuchDataset minirocket" in capsys.readouterr().err
-    assert "NoSuchDataset" in output.with_suffix(".md").read_text()
+    assert list(_read(output)["dataset"]) == ["Italy"]
+    assert "Broken minirocket" in capsys.readouterr().err
+    assert "Broken" in output.with_suffix(".md").read_text()
 
 
 @pytest.mark.filterwarnings("ignore:no stratified validation split")
@@ -162,11 +169,12 @@ def test_search_needs_two_series_per_class(tmp_path):
     assert outcome.failures and "at least 2 TRAIN series per class" in outcome.failures[0][2]
 
 
-def test_cli_rejects_unknown_methods_and_bad_numbers(tmp_path):
-    with pytest.raises(SystemExit, match="unknown method"):
-        v2s(["benchmark", "--methods", "v2s,rocket", "--output", str(tmp_path / "x.csv")])
-    with pytest.raises(SystemExit, match="max-epochs"):
-        v2s(["benchmark", "--max-epochs", "0", "--output", str(tmp_path / "x.csv")])
+def test_cli_rejects_unknown_methods_and_bad_numbers(tmp_path, capsys):
+    for argv, expected in ((["--methods", "v2s,rocket"], "unknown method"),
+                           (["--max-epochs", "0"], "--max-epochs must be at least 1")):
+        with pytest.raises(SystemExit) as exit_info:  # status 2: a usage error
+            v2s(["benchmark", *argv, "--output", str(tmp_path / "x.csv")])
+        assert exit_info.value.code == 2 and expected in capsys.readouterr().err
 
 
 def test_reference_table_puts_the_paper_beside_ours(tmp_path):
@@ -221,3 +229,70 @@ def test_benchmark_modules_import_only_the_ones_below_them():
         assert siblings <= set(order[:i]), f"{name} imports {siblings - set(order[:i])}"
 
 
+# ------------------------------------------------ progress and threads (issue 28, points 3-4)
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal, so tqdm draws its bar into it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_cli_shows_progress_per_dataset_and_method_on_a_terminal_only(tmp_path, monkeypatch,
+                                                                      capsys):
+    argv = ["benchmark", "--datasets", "ItalyPowerDemand,GunPoint", "--methods",
+            "minirocket", "--max-train", "20", "--max-test", "20"]
+    v2s([*argv, "--output", str(tmp_path / "a.csv")])
+    assert "benchmark" not in capsys.readouterr().err  # not a terminal: no bar
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    v2s([*argv, "--output", str(tmp_path / "b.csv")])
+    bar = terminal.getvalue()
+    assert "ItalyPowerDemand minirocket" in bar and "GunPoint minirocket" in bar
+    assert "2/2" in bar
+    assert "GunPoint minirocket: accuracy" in capsys.readouterr().out
+
+
+_THREADS_SCRIPT = """
+import json, re, sys, warnings
+import torch
+from v2s_sklearn import V2SClassifier
+from v2s_sklearn.benchmarking import BenchmarkConfig, run_benchmark
+
+warnings.simplefilter("ignore")
+torch.set_num_threads(1)
+torch.get_num_threads()  # torch's OpenMP is up before numba's first parallel call
+seen = []
+fit = V2SClassifier.fit
+def recording_fit(self, *args, **kwargs):
+    seen.append(torch.get_num_threads())
+    return fit(self, *args, **kwargs)
+V2SClassifier.fit = recording_fit
+# MiniRocket first: numba's first parallel call resets torch's OpenMP thread count.
+run_benchmark(["ItalyPowerDemand"], ["minirocket", "v2s"], sys.argv[1] + "/t.csv",
+              config=BenchmarkConfig(max_epochs=1, max_train=20, max_test=20),
+              log=lambda line: None)
+stated = re.search(r"torch threads (\\d+)", open(sys.argv[1] + "/t.md").read())
+print(json.dumps({"seen": seen, "stated": int(stated.group(1)),
+                  "after": torch.get_num_threads()}))
+"""
+
+
+def test_every_v2s_fit_runs_on_the_thread_count_the_report_states(tmp_path):
+    import json
+
+    # A fresh process: numba resets torch's threads only at its first parallel call.
+    root = str(Path(v2s_sklearn.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    result = subprocess.run([sys.executable, "-c", _THREADS_SCRIPT, str(tmp_path)], env=env,
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    facts = json.loads(result.stdout.strip().splitlines()[-1])
+    assert facts["stated"] == 1  # the count when the run started
+    assert facts["seen"] == [1, 1]  # the V2S warm-up and the timed fit, after MiniRocket
+    assert facts["after"] == 1  # and the caller gets its count back
+
+
+def test_the_cross_validated_ensembles_are_gone_with_their_estimator():
+    # CVEnsembleClassifier leaves v2s_sklearn.ensemble in the core rewrite.
+    assert not [name for name in benchmarking.METHODS if name.startswith("v2s-cv")]

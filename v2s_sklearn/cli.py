@@ -4,8 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
+
+from ._usage import (
+    Parser,
+    UsageError,
+    UsageExit,
+    check_acoustic_model,
+    check_device,
+    load_data,
+    load_fitted,
+    positive_int,
+)
+
+__all__ = ["UsageError", "build_parser", "check_device", "main"]
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -14,11 +28,10 @@ def _demo(args: argparse.Namespace) -> None:
     matplotlib.use("Agg")  # no screen needed
 
     from . import V2SClassifier
-    from .datasets import load_dataset
     from .plotting import plot_history
 
-    X_train, y_train = load_dataset(args.dataset, "train", args.data_dir)
-    X_test, y_test = load_dataset(args.dataset, "test", args.data_dir)
+    check_device(args.device)
+    X_train, y_train, X_test, y_test = load_data(args)
     print(f"{args.dataset}: {len(y_train)} train / {len(y_test)} test series of length "
           f"{X_train.shape[-1]}, {len(set(y_train))} classes")
     params = {"random_state": args.random_state, "verbose": 1, "device": args.device}
@@ -46,8 +59,9 @@ def _models(args: argparse.Namespace) -> None:
         info = model_info(name)
         meta = info.get("metadata", {})
         label = f"{name} (default)" if name == DEFAULT_MODEL else name
+        # The same words and rounding as the README's table of the built-in models.
         print(f"{label}: {info['architecture']}, {info['n_parameters']} parameters, "
-              f"synthetic test accuracy {meta.get('test_accuracy', float('nan')):.3f}, "
+              f"held-out-voice accuracy {meta.get('test_accuracy', float('nan')):.3f}, "
               f"real-clip accuracy {meta.get('real_clip_accuracy', float('nan')):.3f}")
 
 
@@ -73,17 +87,24 @@ def _benchmark(args: argparse.Namespace) -> None:
 def _explain(args: argparse.Namespace) -> None:
     import joblib
     import matplotlib
+    import numpy as np
 
     matplotlib.use("Agg")  # no screen needed
     import matplotlib.pyplot as plt
+    from tqdm.auto import tqdm
 
     from . import V2SClassifier
-    from .datasets import load_dataset
     from .diagnostics import AlignmentRecorder, risk_bound
     from .plotting import plot_alignment, plot_embedding, plot_explanation, plot_history
 
-    X_train, y_train = load_dataset(args.dataset, "train", args.data_dir)
-    X_test, y_test = load_dataset(args.dataset, "test", args.data_dir)
+    check_device(args.device)
+    X_train, y_train, X_test, y_test = load_data(args)
+    n_classes = len(np.unique(y_test))
+    if args.max_test_series is not None and args.max_test_series < n_classes:
+        raise UsageError(f"--max-test-series {args.max_test_series} cannot hold one series "
+                         f"of each of {args.dataset}'s {n_classes} classes; give at least "
+                         f"{n_classes}, or leave it out to use all {len(y_test)}")
+    clf = load_fitted(args, X_test) if args.model else None
     if args.max_test_series is not None and args.max_test_series < len(y_test):
         from sklearn.model_selection import train_test_split
 
@@ -91,10 +112,7 @@ def _explain(args: argparse.Namespace) -> None:
                                                 stratify=y_test, random_state=args.random_state)
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
-    if args.model:
-        clf = joblib.load(args.model)
-        print(f"loaded {args.model}")
-    else:
+    if clf is None:
         # The alignment curve is recorded on the test series: they only describe
         # the fit here, nothing is chosen on them.
         params = {"random_state": args.random_state, "verbose": 1, "device": args.device,
@@ -103,9 +121,11 @@ def _explain(args: argparse.Namespace) -> None:
         if args.max_epochs is not None:
             params["max_epochs"] = args.max_epochs
         if args.acoustic_model is not None:
+            check_acoustic_model(args.acoustic_model)
             params["acoustic_model"] = args.acoustic_model
         clf = V2SClassifier(**params).fit(X_train, y_train)
         joblib.dump(clf, output / "model.joblib")
+        print(f"wrote {output / 'model.joblib'}")
     print(f"{args.dataset}: test accuracy {clf.score(X_test, y_test):.4f}")
     bound = risk_bound(clf, X_test, n_projections=args.projections,
                        random_state=args.random_state)
@@ -125,16 +145,20 @@ def _explain(args: argparse.Namespace) -> None:
         "embedding": lambda: plot_embedding(clf, X_test, y_test,
                                             random_state=args.random_state),
     }
-    for name, draw in figures.items():
+    # One step per figure on stderr; tqdm leaves it out when stderr is not a terminal.
+    bar = tqdm(figures.items(), desc="figures", unit="figure", file=sys.stderr,
+               disable=None)
+    for name, draw in bar:
+        bar.set_postfix_str(name)
         try:
             figure = draw()
         except ValueError as error:  # e.g. a source model without attention
-            print(f"{name}: skipped ({error})")
+            tqdm.write(f"{name}: skipped ({error})", file=sys.stdout)
             continue
         path = output / f"{args.dataset}_{name}.png"
         figure.savefig(path, dpi=args.dpi)
         plt.close(figure)
-        print(f"wrote {path}")
+        tqdm.write(f"wrote {path}", file=sys.stdout)
 
 
 def _add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
@@ -146,8 +170,35 @@ def _add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
                              "the copies sktime ships")
 
 
+def _add_fit_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--max-epochs``, ``--device`` and ``--random-state`` of the fitting commands."""
+    parser.add_argument("--max-epochs", type=positive_int, default=None, metavar="N",
+                        help="stop training after N epochs (default: the estimator's)")
+    parser.add_argument("--device", default="auto",
+                        help="auto (a CUDA GPU when there is one, else the CPU), cpu or cuda "
+                             "(default %(default)s)")
+    parser.add_argument("--random-state", type=int, default=0, metavar="SEED",
+                        help="seeds the fit and any sampling (default %(default)s)")
+
+
+#: What ``v2s explain`` writes, shown at the end of its ``--help``.
+EXPLAIN_FILES = """files written into --output (DATASET is --dataset):
+  model.joblib             the fitted V2SClassifier (only when fitting, not with
+                           --model); reload it with joblib.load or pass it to --model
+  DATASET_curves.png       training and validation loss and accuracy per epoch
+  DATASET_alignment.png    Theorem 1: sliced Wasserstein alignment of the source
+                           logits with theta = 0 and fitted (and its curve over the
+                           epochs beside the loss when this run fitted)
+  DATASET_cam.png          Grad-CAM of the source model mapped onto --series series
+  DATASET_attention.png    the source model's attention (only for models with an
+                           attention layer, such as v2sa-synth; skipped otherwise)
+  DATASET_saliency.png     gradient of the predicted class's log-probability
+  DATASET_embedding.png    t-SNE of the source logits before and after reprogramming
+A figure that cannot be drawn for the model is skipped with a line saying why."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="v2s", description="Time-series classification by reprogramming a frozen "
                                 "acoustic model (Voice2Series).")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -155,14 +206,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="fit a dataset with the built-in model and "
                                             "report test accuracy and fit time")
     _add_dataset_arguments(demo)
-    demo.add_argument("--max-epochs", type=int, default=None)
-    demo.add_argument("--device", default="auto")
-    demo.add_argument("--random-state", type=int, default=0)
+    _add_fit_arguments(demo)
     demo.add_argument("--output", default="v2s_demo.png",
                       help="where to save the training curves (default %(default)s)")
     demo.set_defaults(func=_demo)
 
-    models = commands.add_parser("models", help="list the built-in acoustic models")
+    models = commands.add_parser(
+        "models", help="list the built-in acoustic models with their word accuracy on "
+                       "held-out synthesized voices and on real recorded clips")
     models.set_defaults(func=_models)
 
     from .pretrain.recipe import add_arguments
@@ -185,34 +236,58 @@ def build_parser() -> argparse.ArgumentParser:
     explain = commands.add_parser(
         "explain", help="fit (or load) an estimator and write its figures: training curves, "
                         "alignment (Theorem 1), class activation maps, attention, saliency "
-                        "and the t-SNE embedding of the source logits")
+                        "and the t-SNE embedding of the source logits",
+        description="Fit V2SClassifier on TRAIN of --dataset (or load --model), print its\n"
+                    "test accuracy and Theorem 1's bound, and write the figures.",
+        epilog=EXPLAIN_FILES, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_dataset_arguments(explain)
     explain.add_argument("--model", default=None, metavar="JOBLIB",
-                         help="a fitted V2SClassifier saved with joblib, instead of fitting")
-    explain.add_argument("--output", default="v2s_explain",
-                         help="folder for the figures (default %(default)s)")
-    explain.add_argument("--max-epochs", type=int, default=None)
+                         help="a fitted V2SClassifier saved with joblib (such as the "
+                              "model.joblib an earlier run wrote), instead of fitting; "
+                              "--dataset must have the series length it was fitted on")
+    explain.add_argument("--output", default="v2s_explain", metavar="DIR",
+                         help="folder for model.joblib and the figures, created if missing "
+                              "(default %(default)s)")
+    _add_fit_arguments(explain)
     explain.add_argument("--acoustic-model", default=None, metavar="NAME",
-                         help="source model to fit with (default: the estimator's; "
-                              "v2sa-synth has the attention layer the attention figure "
-                              "shows)")
-    explain.add_argument("--max-test-series", type=int, default=None, metavar="N",
-                         help="describe a stratified sample of N test series (quicker); "
-                              "default: all of them")
-    explain.add_argument("--series", type=int, default=3,
-                         help="test series drawn in the explanation figures")
-    explain.add_argument("--projections", type=int, default=1000,
-                         help="random projections of the sliced Wasserstein distance")
-    explain.add_argument("--device", default="auto")
-    explain.add_argument("--random-state", type=int, default=0)
-    explain.add_argument("--dpi", type=int, default=110)
+                         help="source model to fit with, a built-in name (`v2s models`) or "
+                              "a file (default: the estimator's; v2sa-synth has the "
+                              "attention layer the attention figure shows)")
+    explain.add_argument("--max-test-series", type=positive_int, default=None, metavar="N",
+                         help="describe a stratified sample of N test series, at least one "
+                              "per class (quicker); default: all of them")
+    explain.add_argument("--series", type=positive_int, default=3, metavar="N",
+                         help="test series drawn in the explanation figures "
+                              "(default %(default)s)")
+    explain.add_argument("--projections", type=positive_int, default=1000, metavar="N",
+                         help="random projections of the sliced Wasserstein distance "
+                              "(default %(default)s)")
+    explain.add_argument("--dpi", type=positive_int, default=110,
+                         help="resolution of the PNG figures (default %(default)s)")
     explain.set_defaults(func=_explain)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the ``v2s`` command.
+
+    Parameters
+    ----------
+    argv : list of str or None
+        The arguments after ``v2s``; None reads ``sys.argv``.
+
+    Raises
+    ------
+    SystemExit
+        Status 2 for a mistake on the command line (after one line on stderr
+        saying what to do), 1 when a benchmark pair failed.
+    """
     args = build_parser().parse_args(argv)
-    args.func(args)
+    try:
+        args.func(args)
+    except UsageError as error:
+        print(f"v2s {args.command}: error: {error}", file=sys.stderr)
+        raise UsageExit(str(error)) from None
 
 
 if __name__ == "__main__":

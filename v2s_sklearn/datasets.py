@@ -22,6 +22,32 @@ def _read_tsv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+def available_datasets(data_dir: str | Path | None = None) -> list[str]:
+    """Names :func:`load_dataset` can load, sorted.
+
+    Parameters
+    ----------
+    data_dir : path or None
+        A folder of ``NAME/NAME_TRAIN.tsv`` (or ``.ts``) datasets; None lists
+        the classification datasets sktime ships (nothing is downloaded).
+
+    Returns
+    -------
+    list of str
+        Empty when ``data_dir`` is not a folder or holds no dataset.
+    """
+    if data_dir is None:
+        import sktime.datasets
+
+        root = Path(sktime.datasets.__file__).parent / "data"
+    else:
+        root = Path(data_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and any(
+        (p / f"{p.name}_TRAIN{ext}").exists() for ext in (".tsv", ".ts")))
+
+
 def load_dataset(name: str, split: str, data_dir: str | Path | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Load one split of a dataset.

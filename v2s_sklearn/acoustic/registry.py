@@ -310,9 +310,12 @@ def _existing_file(model: str | os.PathLike) -> Path:
     """``model`` as an absolute path to a file, or the error naming the valid choices."""
     path = Path(model)
     if not path.is_file():
-        raise ValueError(f"acoustic_model={str(model)!r} is neither a built-in model "
-                         f"({available_models()}) nor an existing "
-                         "file")
+        # A bare name (estimators pass it resolved against the working directory) is
+        # shown as typed.
+        shown = path.name if path.resolve().parent == Path.cwd().resolve() else str(model)
+        raise ValueError(f"acoustic_model={shown!r} is neither a built-in model name "
+                         f"({', '.join(available_models())}) nor an "
+                         "existing file")
     return path.resolve()
 
 

@@ -21,8 +21,6 @@ Outputs, sharing the stem of ``output``:
 Methods (:data:`METHODS`): ``v2s`` (``V2SClassifier`` with its defaults),
 ``v2s-seeds3`` (three seeds of it, probabilities averaged),
 ``v2s-sources3`` (one fit per built-in source architecture, averaged),
-``v2s-cv3`` and ``v2s-cv5`` (one fit per stratified fold of TRAIN, each
-early-stopped on its fold, averaged),
 ``v2s-search`` (the paper's protocol: dropout and ``n_segments`` chosen by
 stratified k-fold cross-validation on TRAIN, refitted on all of TRAIN),
 ``minirocket`` (sktime's ``MiniRocket`` transform, ``StandardScaler(with_mean=False)``

@@ -78,22 +78,54 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "is then ignored: the cluster decides. See docs/dask.md")
 
 
+def _check_datasets(names: list[str] | None, data_dir: str | None) -> None:
+    """Refuse a missing ``--data-dir`` or an unknown name before hours of fitting start."""
+    from .._usage import UsageError
+    from ..datasets import available_datasets
+
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise UsageError(f"--data-dir {data_dir} is not a folder; give the folder that holds "
+                         "NAME/NAME_TRAIN.tsv (or .ts) per dataset, or leave it out to use "
+                         "the datasets sktime ships")
+    known = available_datasets(data_dir)
+    unknown = [name for name in names or [] if name not in known]
+    if unknown:
+        where = f"in {data_dir}" if data_dir else "that sktime ships (or pass --data-dir DIR)"
+        shown = ", ".join(known[:20]) + (f" and {len(known) - 20} more"
+                                          if len(known) > 20 else "")
+        raise UsageError(f"unknown dataset(s) {', '.join(unknown)}; choose from those "
+                         f"{where}: {shown or 'none'}")
+
+
 def run_from_args(args: argparse.Namespace) -> BenchmarkResult:
-    """Run ``v2s benchmark`` from parsed arguments; exit status 1 if any pair failed."""
+    """Run ``v2s benchmark`` from parsed arguments.
+
+    Raises
+    ------
+    v2s_sklearn.cli.UsageError
+        For a mistake in the arguments (``v2s`` exits with status 2).
+    SystemExit
+        Status 1 when any (dataset, method) pair failed.
+    """
+    from .._usage import UsageError, check_device
+
     for name in ("max_epochs", "search_folds", "max_train", "max_test"):
         value = getattr(args, name)
         if value is not None and value < 1:
-            raise SystemExit(f"v2s benchmark: --{name.replace('_', '-')} must be >= 1; "
-                             f"got {value}")
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1; got {value}")
     methods = list(args.methods)
     if args.search and "v2s-search" not in methods:
         methods.append("v2s-search")
     try:
         methods = check_methods(methods)
     except ValueError as error:
-        raise SystemExit(f"v2s benchmark: {error}") from None
+        raise UsageError(str(error)) from None
     if args.reference is not None and not Path(args.reference).exists():
-        raise SystemExit(f"v2s benchmark: --reference {args.reference} does not exist")
+        raise UsageError(f"--reference {args.reference} does not exist; give the CSV of "
+                         "published accuracies, or leave --reference out")
+    check_device(args.device)
+    if args.dask is None:  # a cluster's workers may see other folders than this machine
+        _check_datasets(args.datasets, args.data_dir)
     config = BenchmarkConfig(random_state=args.random_state, device=args.device,
                              max_epochs=args.max_epochs, search_dropout=args.search_dropout,
                              search_segments=args.search_segments,
@@ -101,9 +133,13 @@ def run_from_args(args: argparse.Namespace) -> BenchmarkResult:
                              max_train=args.max_train,
                              max_test=args.max_test)
     if args.dask is None:
+        from tqdm.auto import tqdm
+
+        # tqdm.write keeps the lines on stdout from tearing the bar on stderr.
         outcome = run_benchmark(args.datasets, methods, args.output, args.data_dir, config,
                                 args.reference, args.resume,
-                                log=lambda line: print(line, flush=True))
+                                log=lambda line: tqdm.write(line, file=sys.stdout),
+                                progress=True)
     else:
         outcome = _run_on_dask(args, methods, config)
     print(f"results: {outcome.csv_path}, report: {outcome.markdown_path}, "
@@ -123,16 +159,17 @@ def _run_on_dask(args: argparse.Namespace, methods: list[str],
     """``--dask``: the run on a cluster, a progress bar over the finished tasks."""
     from tqdm.auto import tqdm
 
+    from .._usage import UsageError
     from .cluster import parse_address, run_benchmark_dask
 
     try:
         parse_address(args.dask)
     except ValueError as error:
-        raise SystemExit(f"v2s benchmark: {error}") from None
+        raise UsageError(str(error)) from None
     try:
         import distributed  # noqa: F401
     except ImportError:
-        raise SystemExit("v2s benchmark: --dask needs dask.distributed: pip install "
+        raise UsageError("--dask needs dask.distributed: pip install "
                          "'v2s-sklearn[dask]'") from None
     return run_benchmark_dask(args.dask, args.datasets, methods, args.output, args.data_dir,
                               config, args.reference, args.resume,

@@ -45,6 +45,10 @@ class BenchmarkConfig:
     cluster : str or None
         Where the tasks ran when not in this process (``v2s benchmark --dask``), for
         the report; None: serially, here.
+    torch_threads : int or None
+        torch's intra-op threads for every method of a serial run, re-asserted
+        before each one (MiniRocket's numba resets torch's count) and stated in
+        the report; None: the count torch has when the run starts.
     """
 
     random_state: int = 0
@@ -57,6 +61,7 @@ class BenchmarkConfig:
     max_train: int | None = None
     max_test: int | None = None
     cluster: str | None = None
+    torch_threads: int | None = None
 
     def v2s_params(self) -> dict[str, Any]:
         """Keyword arguments of every ``V2SClassifier`` the run builds."""

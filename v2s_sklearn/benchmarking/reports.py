@@ -168,7 +168,8 @@ def markdown_report(outcome: BenchmarkResult, methods: Sequence[str],
         "inside a timed call" + ("." if config.cluster is None else " (once per worker process)."),
         f"- **Settings**: random_state={config.random_state}, V2S max_epochs {epochs}, "
         f"V2S device {device}"
-        + (f", torch threads {torch.get_num_threads()}" if config.cluster is None else "")
+        + (f", torch threads {config.torch_threads or torch.get_num_threads()}"
+           if config.cluster is None else "")
         + ", MiniRocket n_jobs=1.",
         f"- **Machine**: {platform.platform()}, {os.cpu_count()} CPU cores; {_versions()}.",
     ]

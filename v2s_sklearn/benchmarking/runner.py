@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +65,8 @@ def run_benchmark(datasets: Sequence[str] | None = None,
                   config: BenchmarkConfig | None = None,
                   reference: str | os.PathLike | None = None,
                   resume: bool = False,
-                  log: Callable[[str], None] = print) -> BenchmarkResult:
+                  log: Callable[[str], None] = print,
+                  progress: bool = False) -> BenchmarkResult:
     """Run ``methods`` on ``datasets`` and write the CSV, markdown and plot.
 
     Parameters
@@ -85,14 +88,23 @@ def run_benchmark(datasets: Sequence[str] | None = None,
         Keep the rows already in ``output`` and run only the missing pairs.
     log : callable
         Receives one progress line per dataset and method.
+    progress : bool
+        Show a tqdm bar over the (dataset, method) pairs on stderr, naming the
+        current one; tqdm leaves it out when stderr is not a terminal.
 
     Returns
     -------
     BenchmarkResult
     """
+    import torch
+    from tqdm.auto import tqdm
+
     from ..datasets import load_dataset
 
     config = config or BenchmarkConfig()
+    # One thread count for every method, as the report states: numba (MiniRocket)
+    # resets torch's OpenMP count, so it is re-asserted before each method.
+    config = replace(config, torch_threads=config.torch_threads or torch.get_num_threads())
     methods = check_methods(list(methods))
     datasets = list(datasets) if datasets else find_datasets(data_dir)
     csv_path = Path(output)
@@ -103,10 +115,13 @@ def run_benchmark(datasets: Sequence[str] | None = None,
     outcome = BenchmarkResult(pd.DataFrame(), csv_path, markdown_path, plot_path)
     warmed: dict[tuple[str, int], float] = {}
     total, step = len(datasets) * len(methods), 0
+    bar = tqdm(total=total, desc="benchmark", unit="fit", file=sys.stderr,
+               disable=None if progress else True)
     try:
         for dataset in datasets:
             todo = [m for m in methods if (dataset, m) not in sink.done]
             step += len(methods) - len(todo)
+            bar.update(len(methods) - len(todo))
             if not todo:
                 continue
             try:
@@ -119,6 +134,7 @@ def run_benchmark(datasets: Sequence[str] | None = None,
             except Exception as error:  # a broken dataset must not end a long run
                 for method in todo:
                     step += 1
+                    bar.update()
                     outcome.failures.append((dataset, method, f"loading: {error}"))
                 log(f"[{step}/{total}] {dataset}: FAILED to load ({error})")
                 continue
@@ -128,18 +144,22 @@ def run_benchmark(datasets: Sequence[str] | None = None,
                 f"{len(np.unique(y_train))} classes")
             for method in todo:
                 step += 1
+                bar.set_postfix_str(f"{dataset} {method}")
                 try:
                     estimator = METHODS[method].build(config, X_train, y_train)
                     key = (METHODS[method].warm_up_as, n_channels > 1)
                     if key not in warmed:
+                        torch.set_num_threads(config.torch_threads)
                         warmed[key] = warm_up(method, config, n_channels)
                         log(f"  (untimed warm-up of {key[0]}: {warmed[key]:.1f} s)")
+                    torch.set_num_threads(config.torch_threads)
                     scores = fit_and_score(estimator, X_train, y_train, X_test, y_test)
                 except Exception as error:  # report, keep going, fail at the end
                     outcome.failures.append((dataset, method, f"{type(error).__name__}: "
                                                               f"{error}"))
                     log(f"[{step}/{total}] {dataset} {method}: FAILED "
                         f"({type(error).__name__}: {error})")
+                    bar.update()
                     continue
                 sink.add({"dataset": dataset, "method": method, **scores})
                 note = _note(estimator)
@@ -149,7 +169,10 @@ def run_benchmark(datasets: Sequence[str] | None = None,
                     f"fit {scores['fit_seconds']:.2f} s  predict "
                     f"{scores['predict_seconds']:.2f} s"
                     + (f"  ({note})" if note else ""))
+                bar.update()
     finally:  # also on KeyboardInterrupt: report what was measured
+        bar.close()
+        torch.set_num_threads(config.torch_threads)  # what the caller had, numba aside
         sink.close()
         outcome.results = pd.DataFrame(sink.rows, columns=list(CSV_COLUMNS))
         if len(outcome.results):
