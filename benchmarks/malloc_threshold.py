@@ -7,8 +7,8 @@ processes, alternating, under three environments:
 - ``plain``: the variable unset (glibc's adaptive thresholds);
 - ``dask``: the variable set, as on a Dask worker before the fix;
 - ``restored``: the variable set, then
-  ``v2s_sklearn.parallel.restore_malloc_thresholds()`` (what the first V2S task
-  on a worker now does).
+  ``v2s_sklearn.parallel.restore_malloc_thresholds()`` (what the opt-in
+  ``MallocThresholds`` worker plugin does; ``v2s benchmark --dask`` registers it).
 
 It prints the median fit time of each and their ratios to ``plain``::
 

@@ -99,15 +99,21 @@ def dask_client(address: Any) -> Iterator[Any]:
     if isinstance(address, Client):
         yield address
         return
+    from .._dask_plugin import MallocThresholds
+
     scheduler, n_workers = parse_address(str(address))
     if scheduler is not None:
         with Client(scheduler) as client:
+            # A worker started with MALLOC_TRIM_THRESHOLD_ (Dask's nanny sets it) gets
+            # glibc's adaptive limits back; torch fits run at half speed without them.
+            client.register_plugin(MallocThresholds())
             yield client
         return
     # One thread per worker process: tasks never share an interpreter, and each
     # torch fit gets one core (v2s_sklearn.parallel).
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                       dashboard_address=":0") as cluster, Client(cluster) as client:
+        client.register_plugin(MallocThresholds())
         yield client
 
 
