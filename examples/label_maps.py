@@ -10,9 +10,7 @@ are assigned is ``label_mapping`` (:mod:`v2s_sklearn.label_mapping`):
 - ``"frequency"``: greedily, the words the frozen model already predicts most for
   each class on the training series (Tsai et al., 2020);
 - ``"ot"`` (the default): the assignment of largest total such affinity, solved
-  exactly as optimal transport;
-- ``"iterative"``: the ``"ot"`` assignment re-solved at every epoch on the series
-  reprogrammed with the current ``theta`` (Chen et al., 2023).
+  exactly as optimal transport.
 
 Each is fitted here on GunPoint with the same seed and 10 epochs; the estimator's
 defaults train longer (``docs/estimator.md`` compares the maps on 12 datasets).
@@ -29,7 +27,7 @@ X_train, y_train = load_dataset("GunPoint", "train")
 X_test, y_test = load_dataset("GunPoint", "test")
 
 fitted = {}
-for mapping in ("random", "frequency", "ot", "iterative"):
+for mapping in ("random", "frequency", "ot"):
     started = time.perf_counter()
     clf = V2SClassifier(label_mapping=mapping, max_epochs=10, input_scaling=None,
                         random_state=0).fit(X_train, y_train)
@@ -41,8 +39,8 @@ for mapping in ("random", "frequency", "ot", "iterative"):
 # %%
 # Which words serve which class
 # -----------------------------
-# ``label_map_`` names the source words of each class (for ``"iterative"``, those
-# of the kept epoch); ``labels_per_class="auto"`` gives each of the 2 classes
+# ``label_map_`` names the source words of each class; ``labels_per_class="auto"``
+# gives each of the 2 classes
 # floor(35 / 2) = 17 words.
 for mapping, clf in fitted.items():
     print(mapping)

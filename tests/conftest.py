@@ -91,3 +91,12 @@ def gsc_folder(tmp_path):
     (root / "testing_list.txt").write_text("yes/dddd4444_nohash_0.wav\nno/dddd4444_nohash_0.wav\n"
                                            "yes/dddd4444_nohash_1.wav\nno/dddd4444_nohash_1.wav\n")
     return root
+
+
+@pytest.fixture(scope="session")
+def italy_one_epoch(italy):
+    """The default estimator (default source model) fitted for one epoch on ItalyPowerDemand."""
+    from v2s_sklearn import V2SClassifier
+
+    X, y = italy
+    return V2SClassifier(**{**FAST, "max_epochs": 1}).fit(X, y)

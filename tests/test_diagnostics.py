@@ -219,10 +219,9 @@ def test_cam_refuses_a_missing_layer_or_a_model_without_convolutions(recorded, i
 
 
 @pytest.fixture(scope="module")
-def default_model(italy):
+def default_model(italy_one_epoch):
     """The default source model (a TC-ResNet with folded fast paths), briefly fitted."""
-    X, y = italy
-    return V2SClassifier(**{**FAST, "max_epochs": 1}).fit(X, y)
+    return italy_one_epoch
 
 
 def test_cam_indexes_the_convolutions_the_default_model_runs(default_model, italy):

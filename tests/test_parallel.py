@@ -53,19 +53,23 @@ class _ThreadsSeen(Callback):
         self.threads = torch.get_num_threads()
 
 
-def test_a_fit_in_a_dask_task_calls_no_mallopt_and_gives_its_threads_back(
-        libc, monkeypatch, italy):
-    X, y = italy
+@pytest.fixture
+def in_a_dask_task(monkeypatch):
+    """As inside a task of a one-thread Dask worker, with torch at 2 threads before it."""
     worker = types.SimpleNamespace(state=types.SimpleNamespace(nthreads=1), plugins={})
     monkeypatch.setattr(parallel, "dask_worker", lambda: worker)
     before = torch.get_num_threads()
     torch.set_num_threads(2)
-    try:
-        clf = V2SClassifier(**QUICK, callbacks=[_ThreadsSeen()]).fit(X, y)
-        clf.predict_proba(X)
-        inside, after = clf.callbacks_[-1].threads, torch.get_num_threads()
-    finally:
-        torch.set_num_threads(before)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_a_fit_in_a_dask_task_calls_no_mallopt_and_gives_its_threads_back(
+        libc, in_a_dask_task, italy):
+    X, y = italy
+    clf = V2SClassifier(**QUICK, callbacks=[_ThreadsSeen()]).fit(X, y)
+    clf.predict_proba(X)
+    inside, after = clf.callbacks_[-1].threads, torch.get_num_threads()
     assert libc.calls == [], "fit changed glibc's malloc settings for the whole process"
     assert (inside, after) == (1, 2)  # the task's share, then the count it found
 
@@ -75,19 +79,11 @@ class _Fails(Callback):
         raise RuntimeError("stop here")
 
 
-def test_a_failing_fit_in_a_dask_task_gives_its_threads_back(monkeypatch, italy):
+def test_a_failing_fit_in_a_dask_task_gives_its_threads_back(in_a_dask_task, italy):
     X, y = italy
-    worker = types.SimpleNamespace(state=types.SimpleNamespace(nthreads=1), plugins={})
-    monkeypatch.setattr(parallel, "dask_worker", lambda: worker)
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        with pytest.raises(RuntimeError, match="stop here"):
-            V2SClassifier(**QUICK, callbacks=[_Fails()]).fit(X, y)
-        after = torch.get_num_threads()
-    finally:
-        torch.set_num_threads(before)
-    assert after == 2
+    with pytest.raises(RuntimeError, match="stop here"):
+        V2SClassifier(**QUICK, callbacks=[_Fails()]).fit(X, y)
+    assert torch.get_num_threads() == 2
 
 
 def test_the_malloc_plugin_restores_glibc_limits_on_setup(libc, monkeypatch):

@@ -11,7 +11,6 @@ from sklearn.exceptions import NotFittedError
 
 from v2s_sklearn import V2SClassifier, diagnostics, explain, plotting
 
-from .conftest import FAST
 
 matplotlib.use("Agg")
 
@@ -53,9 +52,8 @@ def test_an_unfitted_classifier_raises_not_fitted_error(function, italy):
 
 
 @pytest.fixture(scope="module")
-def fitted(italy):
-    X, y = italy
-    return V2SClassifier(**{**FAST, "max_epochs": 1}).fit(X, y)
+def fitted(italy_one_epoch):
+    return italy_one_epoch
 
 
 def test_plot_embedding_says_when_y_is_not_one_label_per_series(fitted, italy):

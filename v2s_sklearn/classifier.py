@@ -27,7 +27,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from .acoustic.registry import load_pinned_model, pin_acoustic_model
+from .acoustic.pinning import load_pinned_model, pin_acoustic_model
 from .callbacks import Callback, EarlyStopping, PlateauSchedule, ProgressBar
 from .exceptions import warn_at_caller
 from .inference import chunked_logits, finite_logits

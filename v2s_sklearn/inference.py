@@ -16,7 +16,7 @@ import torch
 from .exceptions import NonFiniteError, non_finite_message
 
 #: Rows of every forward pass at prediction.
-CHUNK = 256
+CHUNK = 64
 
 
 def chunked_logits(network: torch.nn.Module, X: torch.Tensor) -> torch.Tensor:
