@@ -282,3 +282,29 @@ def test_a_torchscript_model_loads_without_torch_s_notice(tmp_path):
         warnings.simplefilter("error")
         model = v2s_sklearn.load_acoustic_model(tmp_path / "scripted.pt")
     assert model.n_classes == 4
+
+
+def test_sktime_parameter_errors_name_the_sktime_class():
+    from sktime.datasets import load_basic_motions
+
+    from v2s_sklearn.sktime import V2STimeSeriesClassifier
+
+    X, y = load_basic_motions(split="train", return_type="numpy3D")
+    with pytest.raises(ValueError, match="of V2STimeSeriesClassifier must be") as error:
+        V2STimeSeriesClassifier(max_epochs=0).fit(X[::5], y[::5])  # every class
+    assert "_Padded" not in str(error.value)
+
+
+def test_both_estimators_take_the_parameters_of_one_definition():
+    import inspect
+
+    from v2s_sklearn.params import PARAMETERS
+    from v2s_sklearn.sktime import V2STimeSeriesClassifier
+
+    names = [param.name for param in PARAMETERS]
+    assert list(inspect.signature(V2SClassifier).parameters) == names
+    assert list(inspect.signature(V2STimeSeriesClassifier).parameters) == names
+    assert V2SClassifier._get_param_names() == sorted(names)
+    for param in PARAMETERS:  # documented in both docstrings, from the same entry
+        assert param.doc in V2SClassifier.__doc__ and param.doc in V2STimeSeriesClassifier.__doc__
+    assert V2SClassifier("v2sa-synth", 2).get_params()["n_segments"] == 2  # positional too
