@@ -161,7 +161,7 @@ def test_an_interrupt_before_any_epoch_propagates_and_leaves_it_unfitted(italy):
 
 
 # --------------------------------- 4.7 series too quiet or too loud are named
-@pytest.mark.parametrize("factor, word", [(1e-30, "silence"), (1e30, "drown")])
+@pytest.mark.parametrize("factor, word", [(1e-30, "silence"), (1e8, "drown"), (1e30, "drown")])
 def test_series_placed_as_given_that_cannot_matter_are_warned_about(italy, factor, word):
     X, y = italy
     with pytest.warns(UserWarning, match=word):

@@ -18,7 +18,7 @@ from torch import nn
 
 import v2s_sklearn
 from v2s_sklearn import V2SClassifier
-from v2s_sklearn.acoustic import DEFAULT_MODEL, registry
+from v2s_sklearn.acoustic import DEFAULT_MODEL, pinning
 from v2s_sklearn.acoustic.architectures import AttRNN
 from v2s_sklearn.callbacks import Callback, EarlyStopping, PlateauSchedule
 from v2s_sklearn.exceptions import InconsistentVersionWarning, NonFiniteError
@@ -60,8 +60,8 @@ def test_the_unpickled_model_is_loaded_once(gunpoint, monkeypatch):
     X_train, y_train, X_test, _ = gunpoint
     restored = pickle.loads(pickle.dumps(V2SClassifier(**ONE_EPOCH).fit(X_train, y_train)))
     calls = []
-    real = registry.load_acoustic_model
-    monkeypatch.setattr(registry, "load_acoustic_model",
+    real = pinning.load_acoustic_model
+    monkeypatch.setattr(pinning, "load_acoustic_model",
                         lambda *a, **k: calls.append(a) or real(*a, **k))
     first = restored.predict_proba(X_test)
     for _ in range(3):
