@@ -270,8 +270,8 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
         theta, matrix = run.best_state
         self.input_scaling_ = run.input_scaling
         self.input_mean_, self.input_scale_ = run.input_mean, run.input_scale
-        self.theta_ = theta.numpy().astype(np.float32)
-        self.label_weights_ = matrix.numpy().astype(np.float64)
+        self.theta_ = theta.cpu().numpy().astype(np.float32)
+        self.label_weights_ = matrix.cpu().numpy().astype(np.float64)
         # Plain Python labels, so the map prints as {'1': ...}, not {np.str_('1'): ...}.
         self.label_map_ = {cls.item() if hasattr(cls, "item") else cls:
                            tuple(self.source_classes_[k] for k in labels)

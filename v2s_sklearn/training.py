@@ -72,7 +72,7 @@ class TrainingRun:
     best_epoch : int
         The epoch (1-based) whose ``theta`` is kept; 0 before the first.
     best_state : tuple or None
-        ``(theta, label_matrix)`` of the kept epoch, on the CPU.
+        ``(theta, label_matrix)`` of the kept epoch, on the training device.
     stop_training : bool
         Set to True by a callback to end training after the current epoch;
         once set it stays set.
@@ -289,10 +289,11 @@ def infer(network: torch.nn.Module, X: torch.Tensor,
 
 
 def _update_kept_epoch(run: TrainingRun) -> None:
-    """Keep this epoch's theta (on the CPU) if its monitored loss is the lowest so far."""
+    """Keep this epoch's theta if its monitored loss is the lowest so far (a copy on the
+    training device: no epoch waits for a copy to the host)."""
     if run.monitored < run.best_loss:
         run.best_loss, run.best_epoch = run.monitored, run.epoch
-        run.best_state = (run.theta.detach().cpu().clone(), run.label_matrix.cpu().clone())
+        run.best_state = (run.theta.detach().clone(), run.label_matrix.clone())
 
 
 def _check_finite(run: TrainingRun) -> None:
