@@ -21,10 +21,6 @@ before they become options:
 - ``"seed": i``: one fit with the seed of member i of ``"seeds"`` (``cut + 1000 * i``),
   so members run as separate candidates and ``--combine`` averages them with
   equal weights, reusing the kept probabilities of seed 0 (the plain candidate);
-- ``"cv": k``: a cross-validated ensemble
-  (``v2s_sklearn.ensemble.CVEnsembleClassifier``, ``n_splits=k``, seeded by the
-  cut): k fits, each on k-1 folds of the fitting part and early-stopped on the
-  remaining fold, their probabilities averaged;
 - ``"scale": "timepoint"``: every time point standardised over the fitting
   part's series (scikit-learn's ``StandardScaler`` fitted on the 70%, as in a
   ``Pipeline``), so what all series share is removed and what tells them
@@ -76,10 +72,9 @@ from sklearn.preprocessing import StandardScaler
 
 from v2s_sklearn import V2SClassifier
 from v2s_sklearn.datasets import SKTIME_SHIPPED, load_dataset
-from v2s_sklearn.ensemble import CVEnsembleClassifier
 
 #: Grid keys that are experiments on the data or the fit, not estimator parameters.
-EXPERIMENTS = ("stretch", "seeds", "seed", "cv", "scale", "second_model", "method")
+EXPERIMENTS = ("stretch", "seeds", "seed", "scale", "second_model", "method")
 
 
 def candidates(grid: dict[str, list]) -> list[dict]:
@@ -149,9 +144,6 @@ def evaluate(name: str, data_dir: str | None, params: dict, repeat: int,
             member_params["acoustic_model"] = source
         clf = V2SClassifier(random_state=repeat + 1000 * seed, device=device,
                             **member_params)
-        if params.get("cv"):
-            clf = CVEnsembleClassifier(clf.set_params(random_state=None),
-                                       n_splits=params["cv"], random_state=repeat + 1000 * seed)
         try:
             clf.fit(X_fit, y_fit)
         except ValueError as error:  # e.g. n_segments that do not fit: not a candidate
