@@ -256,7 +256,8 @@ class _DeafModel(torch.nn.Module):
     """Source logits that do not depend on the input: theta cannot move the loss."""
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        return torch.linspace(-1, 1, 35).expand(len(waveform), -1) + 0 * waveform.sum()
+        return (torch.linspace(-1, 1, 35, device=waveform.device).expand(len(waveform), -1)
+                + 0 * waveform.sum())
 
 
 def test_plateau_schedule_halves_the_learning_rate_when_the_loss_stalls(italy):

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import v2s_sklearn.classifier as classifier_module
+import v2s_sklearn.training as training_module
 from v2s_sklearn import V2SClassifier, load_acoustic_model
 from v2s_sklearn.label_mapping import mapping_matrix, random_label_map, target_log_proba
 from v2s_sklearn.reprogram import Reprogrammer
@@ -105,7 +105,7 @@ def test_a_failed_capture_falls_back_to_eager_steps_with_a_warning():
 def test_a_graphed_fit_matches_an_eager_fit(gunpoint, monkeypatch):
     X_train, y_train, X_test, _ = gunpoint
     graphed = V2SClassifier(device="cuda", **FAST).fit(X_train, y_train)
-    monkeypatch.setattr(classifier_module, "graphs_supported", lambda device: False)
+    monkeypatch.setattr(training_module, "graphs_supported", lambda device: False)
     eager = V2SClassifier(device="cuda", **FAST).fit(X_train, y_train)
     # Adam scales each coordinate's step to about the learning rate whatever the
     # gradient's size, so float rounding can move coordinates whose gradient

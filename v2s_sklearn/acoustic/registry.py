@@ -284,7 +284,8 @@ def _load_file(path: Path, trust_pickle: bool = False) -> tuple[nn.Module, str]:
         pass
     try:
         with warnings.catch_warnings():  # TorchScript files still load; torch warns it is old
-            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", FutureWarning)  # (a DeprecationWarning from 2.11)
+            warnings.simplefilter("ignore", DeprecationWarning)
             return torch.jit.load(io.BytesIO(data), map_location="cpu"), digest
     except Exception:  # noqa: BLE001, S110 - any failure only means "not TorchScript"
         pass
