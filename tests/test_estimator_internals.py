@@ -213,8 +213,8 @@ def test_tol_counts_small_improvements_as_none(italy):
 
 def test_convergence_warning_only_when_max_epochs_ends_an_improving_fit(italy):
     X, y = italy
-    with pytest.warns(ConvergenceWarning, match="max_epochs=2"):
-        V2SClassifier(**{**ONE_EPOCH, "max_epochs": 2}).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="max_epochs=1"):  # its one epoch is its best
+        V2SClassifier(**ONE_EPOCH).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         V2SClassifier(**{**ONE_EPOCH, "max_epochs": 20, "n_iter_no_change": 1,
@@ -409,13 +409,14 @@ def test_given_validation_series_replace_the_split(gunpoint):
     assert len(clf.history_) == 3 and "valid_loss" in clf.history_[0]
     best = int(np.argmin([row["valid_loss"] for row in clf.history_]))
     assert clf.best_epoch_ == best + 1
-    assert clf.best_validation_score_ == pytest.approx(
+    assert clf.history_[clf.best_epoch_ - 1]["valid_accuracy"] == pytest.approx(
         np.mean(clf.predict(X_val) == y_val), abs=1e-6)
     # validation_fraction is not drawn on: any value gives the same fit.
     other = V2SClassifier(max_epochs=3, batch_size=16, input_scaling="standard",
                           validation_fraction=0.5, random_state=0)
-    np.testing.assert_array_equal(other.fit(X, y, X_val=X_val, y_val=y_val).theta_,
-                                  clf.theta_)
+    # (Equal on the CPU; a GPU's kernels are not bit-for-bit repeatable.)
+    np.testing.assert_allclose(other.fit(X, y, X_val=X_val, y_val=y_val).theta_, clf.theta_,
+                               atol=1e-3)
 
 
 def test_validation_series_a_subset_of_classes_is_fine(gunpoint):
