@@ -72,6 +72,12 @@ Commands of the first screen (issue 27; results in ``benchmarks/results/``)::
         --datasets Beef,BirdChicken,Computers,Earthquakes,InsectEPGRegularTrain,Lightning2,OSULeaf,OliveOil,Rock \
         --variants base_raw,base_z,base+rs128_raw,base+rs128_z --n-jobs 2 --budget-s 1200 \
         --output lever_study_cpu_cut2_long.csv
+    # CPU, cut 2 of the 7 sets of 10+ classes, base and feat only
+    # -> lever_study_cpu_cut2_many.csv
+    PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/lever_study.py --first-cut 2 --cuts 1 \
+        --datasets CricketX,CricketY,CricketZ,FacesUCR,MedicalImages,SwedishLeaf,WordSynonyms \
+        --variants base_raw,base_z,feat_raw,feat_z --n-jobs 2 --budget-s 1500 \
+        --output lever_study_cpu_cut2_many.csv
     # MiniRocket on the same cuts (CPU, sktime + numba) -> lever_study_minirocket.csv
     PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/lever_study.py --method minirocket \
         --cuts 3 --output lever_study_minirocket.csv
