@@ -308,3 +308,28 @@ def test_both_estimators_take_the_parameters_of_one_definition():
     for param in PARAMETERS:  # documented in both docstrings, from the same entry
         assert param.doc in V2SClassifier.__doc__ and param.doc in V2STimeSeriesClassifier.__doc__
     assert V2SClassifier("v2sa-synth", 2).get_params()["n_segments"] == 2  # positional too
+
+
+# ------------------------------------------ issue 26, point 1: what was removed is gone
+@pytest.mark.parametrize("option", [{"mixup_alpha": 0.2}, {"scaling_trial_epochs": 5},
+                                    {"input_transform": "fm"}])
+def test_removed_parameters_are_refused(option):
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        V2SClassifier(**option)
+
+
+def test_removed_options_and_modules_are_gone(italy):
+    import importlib
+
+    from v2s_sklearn import ensemble, label_mapping
+
+    X, y = italy
+    assert "iterative" not in label_mapping.LABEL_MAPPINGS
+    with pytest.raises(ValueError, match="label_mapping"):
+        V2SClassifier(**FAST, label_mapping="iterative").fit(X, y)
+    assert not hasattr(ensemble, "CVEnsembleClassifier")
+    assert not {"crepe-tiny", "crepe-full"} & set(v2s_sklearn.available_models())
+    for module in ("v2s_sklearn.sonification", "v2s_sklearn.benchmark",
+                   "v2s_sklearn.acoustic.crepe"):
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(module)
