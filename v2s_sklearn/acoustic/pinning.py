@@ -24,7 +24,7 @@ def pin_acoustic_model(model: str | os.PathLike | nn.Module
     Parameters
     ----------
     model : str, path or torch.nn.Module
-        What :func:`load_acoustic_model` accepts.
+        The estimator's ``acoustic_model``: a built-in name, a file or a module.
 
     Returns
     -------
