@@ -236,14 +236,20 @@ def test_no_convergence_warning_when_an_early_epoch_was_kept(italy):
     assert not any(issubclass(w.category, ConvergenceWarning) for w in record)
 
 
-def test_a_read_only_array_raises_no_torch_warning(italy):
+def test_read_only_arrays_raise_no_torch_warning(italy):
+    from v2s_sklearn.explain import saliency
+
     X, y = italy
     clf = V2SClassifier(**FAST).fit(X, y)
+    # As after joblib.load(..., mmap_mode="r"): fitted arrays and X are read-only.
+    for name in ("theta_", "label_weights_", "input_mean_", "input_scale_"):
+        getattr(clf, name).flags.writeable = False
     X = np.array(X[:5])
     X.flags.writeable = False
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         clf.predict_proba(X)
+        saliency(clf, X)
 
 
 # ------------------------------------------ issue 28: small things

@@ -472,7 +472,7 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Log of :meth:`predict_proba`."""
         logits = torch.from_numpy(self.source_logits(X))
-        matrix = torch.from_numpy(self.label_weights_)
+        matrix = torch.tensor(self.label_weights_)  # a copy: a loaded model may be read-only
         return target_log_proba(logits, matrix).numpy()
 
     def predict_proba(self, X: Any) -> np.ndarray:

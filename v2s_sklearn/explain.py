@@ -79,8 +79,8 @@ def saliency(classifier: Any, X: Any, target: Any = None, *,
     network, matrix, device = _network(classifier)
     # Gradients are taken w.r.t. the values as given, through the input scaling.
     dtype = matrix.dtype
-    mean = torch.from_numpy(classifier.input_mean_).to(device, dtype)
-    scale = torch.from_numpy(classifier.input_scale_).to(device, dtype)
+    mean = torch.tensor(classifier.input_mean_).to(device, dtype)  # copies: may be read-only
+    scale = torch.tensor(classifier.input_scale_).to(device, dtype)
     grads = []
     for start in range(0, len(series), _BATCH):
         x = torch.from_numpy(series[start : start + _BATCH]).to(device, dtype)
@@ -333,6 +333,6 @@ def _network(classifier: Any) -> tuple[Any, torch.Tensor, torch.device]:
     """The fitted reprogrammed network, its label matrix and its device."""
     network = classifier.reprogrammed_network()
     device = network.reprogrammer.theta.device
-    matrix = torch.as_tensor(classifier.label_weights_, dtype=network.reprogrammer.theta.dtype,
-                             device=device)
+    matrix = torch.tensor(classifier.label_weights_, dtype=network.reprogrammer.theta.dtype,
+                          device=device)  # a copy: a loaded model's arrays may be read-only
     return network, matrix, device
