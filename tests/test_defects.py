@@ -339,3 +339,14 @@ def test_removed_options_and_modules_are_gone(italy):
                    "v2s_sklearn.acoustic.crepe"):
         with pytest.raises(ModuleNotFoundError):
             importlib.import_module(module)
+
+
+def test_an_interrupt_ends_the_whole_auto_fit_not_one_candidate(italy):
+    X, y = italy
+    clf = V2SClassifier(**{**FAST, "input_scaling": "auto", "max_epochs": 10,
+                           "callbacks": [Raises(KeyboardInterrupt(), at=2)]})
+    with pytest.warns(UserWarning, match="interrupted") as record:
+        clf.fit(X, y)
+    assert sum("interrupted" in str(w.message) for w in record) == 1
+    assert clf.input_scaling_ is None and clf.n_iter_ == 2
+    assert np.isnan(clf.input_scaling_losses_["standard"])  # never started

@@ -197,7 +197,10 @@ def train_candidates(start: Callable[[Any], TrainingRun], candidates: Sequence[A
 
     With several candidates, one that meets non-finite values is dropped with
     a warning (scaling tames huge values, so another may be fine); when every
-    candidate fails, the first error is raised.
+    candidate fails, the first error is raised. Ctrl-C ends the whole fit, not
+    one candidate: no later candidate starts, and the runs finished or
+    interrupted after an epoch are kept (with a warning); before any epoch of
+    any candidate, it propagates.
 
     Returns
     -------
@@ -214,6 +217,15 @@ def train_candidates(start: Callable[[Any], TrainingRun], candidates: Sequence[A
             if len(candidates) == 1:
                 raise
             failures[candidate] = error
+        except KeyboardInterrupt:
+            if not runs:
+                raise
+            warn_at_caller(f"Training interrupted by the user before input_scaling="
+                           f"{candidate!r} trained an epoch; keeping the candidates "
+                           "trained so far.", UserWarning)
+            break
+        if runs and runs[-1].interrupted:
+            break  # the user stopped the fit: no further candidate starts
     if not runs:
         raise next(iter(failures.values()))
     for candidate, error in failures.items():
