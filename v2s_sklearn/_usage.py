@@ -55,21 +55,16 @@ def check_device(device: str) -> None:
     Raises
     ------
     UsageError
-        For a name torch does not know, or CUDA on a machine without a GPU.
+        For a name torch does not know, or CUDA on a machine without a GPU (the
+        estimator's own check, :func:`v2s_sklearn.validation.resolve_device`).
     """
-    import torch
+    from .validation import resolve_device
 
-    if device == "auto":
-        return
     try:
-        kind = torch.device(device).type
-    except (RuntimeError, TypeError):
-        raise UsageError(f"--device {device!r} is not a device torch knows; use auto, cpu "
-                         "or cuda") from None
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device {device}: torch sees no CUDA GPU on this machine; use "
-                         "--device cpu, or leave --device out (auto picks the GPU when "
-                         "there is one)")
+        resolve_device(device)
+    except ValueError as error:
+        raise UsageError(f"--device {device}: {error} (here: --device cpu, or leave "
+                         "--device out and auto picks the GPU when there is one)") from None
 
 
 def check_dataset(name: str, data_dir: str | None) -> None:

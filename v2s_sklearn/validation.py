@@ -148,8 +148,8 @@ def resolve_device(device: str | torch.device, *, fitted: bool = False) -> torch
             warn_at_caller(f"the model was fitted on {device!r} but CUDA is not available; "
                            "using the CPU", RuntimeWarning)
             return torch.device("cpu")
-        raise ValueError(f"device={device!r} but CUDA is not available; use "
-                         "device='cpu' or 'auto'")
+        raise ValueError(f"device={device!r} but CUDA is not available (torch sees no "
+                         "CUDA GPU on this machine); use device='cpu' or 'auto'")
     return resolved
 
 
