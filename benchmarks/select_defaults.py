@@ -305,8 +305,10 @@ def main(argv: list[str] | None = None) -> None:
                 range(args.first_cut, args.first_cut + args.repeats))
         return
     configs = candidates(json.loads(args.grid))
-    jobs = [(name, params, repeat) for name in names for params in configs
-            for repeat in range(args.first_cut, args.first_cut + args.repeats)]
+    # Cut by cut: a run cut off by a time limit loses its last cut, not whole datasets.
+    jobs = [(name, params, repeat)
+            for repeat in range(args.first_cut, args.first_cut + args.repeats)
+            for name in names for params in configs]
     print(f"{len(jobs)} fits: {len(names)} datasets x {len(configs)} candidates x "
           f"{args.repeats} cuts", flush=True)
     started = time.perf_counter()

@@ -71,7 +71,12 @@ CHECKED = V2SClassifier(max_epochs=1, batch_size=128, validation_fraction=0.0,
                         input_scaling=None, random_state=0)
 
 
-@parametrize_with_checks([CHECKED])
+# The feature head (readout="features") is its own path to the probabilities: checked too.
+CHECKED_FEATURES = V2SClassifier(max_epochs=1, batch_size=128, validation_fraction=0.0,
+                                 input_scaling=None, readout="features", random_state=0)
+
+
+@parametrize_with_checks([CHECKED, CHECKED_FEATURES])
 def test_sklearn_conformance(estimator, check):
     check(estimator)
 

@@ -31,10 +31,17 @@ from .acoustic.pinning import load_pinned_model, pin_acoustic_model
 from .callbacks import Callback, EarlyStopping, PlateauSchedule, ProgressBar
 from .exceptions import warn_at_caller
 from .inference import chunked_logits, finite_logits
-from .label_mapping import initial_label_map, target_log_proba
+from .label_mapping import initial_label_map
 from .parallel import in_task_threads
 from .params import document, make_init, parameter_constraints
 from .persistence import VersionedPickleMixin
+from .readout import (
+    FEATURES_LEARNING_RATE,
+    FEATURES_WEIGHT_DECAY,
+    FeatureHead,
+    class_log_proba,
+    resolve_readout,
+)
 from .reprogram import Reprogrammer
 from .scaling import fit_input_scaling, scale_series
 from .spectral import ReprogrammedModel
@@ -102,6 +109,15 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
     label_weights_ : ndarray of shape (n_classes, n_source)
         The map as applied: a class's probability is
         ``label_weights_[c] @ P(source label | x')``, renormalised.
+    readout_ : {"labels", "features"}
+        The readout fitted (``"auto"`` resolved).
+    feature_weights_, feature_intercept_ : ndarray of shape (n_classes, n_pooled), (n_classes,)
+        The feature head of ``readout_="features"`` (None otherwise): class
+        scores ``feature_weights_ @ z + feature_intercept_`` are added to the
+        map's log-probabilities, ``z`` being the source model's pooled
+        activations standardised as ``(a - feature_mean_) / feature_scale_``.
+    feature_mean_, feature_scale_ : ndarray of shape (n_pooled,) or None
+        That standardisation, taken on the training series at ``theta = 0``.
     source_classes_ : list of str
         The acoustic model's class names.
     history_ : list of dict
@@ -216,6 +232,7 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
         self.n_segments_ = resolve_n_segments(self.n_segments, model.input_length,
                                               self.n_channels_ * self.n_timepoints_)
         self.mask_ = bool(self.mask)
+        self.readout_ = resolve_readout(self.readout, len(self.classes_), model.offers_pooled)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         if X_val is None and y_val is None:
             train_rows, valid_rows = split_validation(y, self.validation_fraction, seed)
@@ -267,7 +284,16 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
 
     def _keep(self, run: TrainingRun) -> None:
         """Store the chosen run as fitted attributes; nothing else survives it."""
-        theta, matrix = run.best_state
+        theta, matrix, head_state = run.best_state
+        self.feature_weights_ = self.feature_intercept_ = None
+        self.feature_mean_ = self.feature_scale_ = None
+        if head_state is not None:
+            def array(key: str) -> np.ndarray:
+                return head_state[key].cpu().numpy().astype(np.float64)
+
+            self.feature_weights_ = array("linear.weight")
+            self.feature_intercept_ = array("linear.bias")
+            self.feature_mean_, self.feature_scale_ = array("mean"), array("scale")
         self.input_scaling_ = run.input_scaling
         self.input_mean_, self.input_scale_ = run.input_mean, run.input_scale
         self.theta_ = theta.cpu().numpy().astype(np.float32)
@@ -305,18 +331,23 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
         train_index = torch.as_tensor(train_rows, device=device)
         matrix, label_map = self._initialize_label_map(
             network, X_all[train_index], y[train_rows], np.random.default_rng(seed))
+        head = self._initialize_head(network, X_all[train_index])
+        groups = [{"params": [network.reprogrammer.theta]}]
+        if head is not None:  # the head's own step and penalty (docs/benchmarks.md, issue 27)
+            groups.append({"params": list(head.parameters()), "lr": FEATURES_LEARNING_RATE,
+                           "weight_decay": FEATURES_WEIGHT_DECAY})
         run = TrainingRun(
-            estimator=self, network=network,
-            optimizer=self.initialize_optimizer([network.reprogrammer.theta]),
-            label_matrix=matrix.to(device), label_map=label_map, X=X_all,
+            estimator=self, network=network, optimizer=self.initialize_optimizer(groups),
+            label_matrix=matrix.to(device), label_map=label_map, head=head, X=X_all,
             y=torch.from_numpy(y.astype(np.int64)).to(device),
             # The series' spectra are the same every epoch: computed once, memory permitting.
             spectra=network.cache_series_spectra(X_all),
             train_rows=train_index, valid_rows=torch.as_tensor(valid_rows, device=device),
             generator=generator, batch_size=self.batch_size, input_scaling=scaling,
             callbacks=self.default_callbacks() + copy.deepcopy(list(self.callbacks or [])),
-            # Dropout draws random numbers each step: no CUDA graph can replay that.
-            graphed=self.dropout == 0)
+            # Dropout (of theta, or the head's) draws random numbers each step from
+            # the run's generator: no CUDA graph can replay that.
+            graphed=self.dropout == 0 and head is None)
         return run
 
     def default_callbacks(self) -> list[Callback]:
@@ -331,10 +362,18 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
             callbacks.append(ProgressBar(int(self.verbose)))
         return callbacks
 
-    def initialize_optimizer(self, parameters: list[torch.nn.Parameter]
+    def initialize_optimizer(self, parameters: list[torch.nn.Parameter] | list[dict]
                              ) -> torch.optim.Optimizer:
         """The optimizer of ``theta``: ``optimizer`` with ``lr=learning_rate``,
-        ``weight_decay`` (when it takes one) and ``optimizer_params``."""
+        ``weight_decay`` (when it takes one) and ``optimizer_params``.
+
+        Parameters
+        ----------
+        parameters : list of torch.nn.Parameter or list of dict
+            What to optimize, or parameter groups: the first holds ``theta``;
+            a second, with its own ``lr`` and ``weight_decay``, the feature
+            head (``readout_="features"``).
+        """
         kind, options = check_optimizer(self.optimizer, self.weight_decay,
                                         self.optimizer_params)
         options["lr"] = self.learning_rate
@@ -376,6 +415,19 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
         return initial_label_map(self.label_mapping, self.labels_per_class,
                                  network.model.n_classes, len(self.classes_), y, rng,
                                  source_proba)
+
+    def _initialize_head(self, network: ReprogrammedModel, X: torch.Tensor
+                         ) -> FeatureHead | None:
+        """The feature head of ``readout_="features"`` (else None), its
+        standardisation taken on the training series ``X`` at ``theta = 0``."""
+        if self.readout_ != "features":
+            return None
+        network.reprogrammer.eval()
+        with torch.inference_mode():
+            _, pooled = infer(network, X, pooled=True)
+        head = FeatureHead(pooled.shape[1], len(self.classes_)).to(X.device)
+        head.set_standardisation(pooled.clone())
+        return head
 
     # --------------------------------------------------------------- predicting
     def _network(self, model: nn.Module, device: torch.device, *,
@@ -469,11 +521,44 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
         logits = finite_logits(chunked_logits(network, X), X, self.acoustic_model)
         return logits.cpu().numpy().astype(np.float64)
 
+    @in_task_threads  # inside a Dask worker: its share of threads (v2s_sklearn.parallel)
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Log of :meth:`predict_proba`."""
-        logits = torch.from_numpy(self.source_logits(X))
+        check_is_fitted(self)
+        series = self.network_input(X)
+        network = self._fitted_network(PREDICT_DTYPE, spectral=True)
+        X = torch.from_numpy(series).to(network.reprogrammer.theta.device, PREDICT_DTYPE)
+        head = self.readout_head()
+        if head is None:
+            logits, pooled = chunked_logits(network, X), None
+        else:
+            logits, pooled = chunked_logits(network, X, pooled=True)
+            pooled = pooled.cpu().double()
+        logits = finite_logits(logits, X, self.acoustic_model).cpu().double()
         matrix = torch.tensor(self.label_weights_)  # a copy: a loaded model may be read-only
-        return target_log_proba(logits, matrix).numpy()
+        with torch.no_grad():
+            return class_log_proba(logits, pooled, matrix, head).numpy()
+
+    def readout_head(self) -> FeatureHead | None:
+        """The fitted feature head (``readout_="features"``), for analysis.
+
+        Returns
+        -------
+        FeatureHead or None
+            In float64 and eval mode, on the CPU; ``head(map_log_proba, pooled)``
+            gives the class log-probabilities from the label map's and the
+            pooled activations of :meth:`reprogrammed_network` (``pooled=True``).
+            None for ``readout_="labels"``.
+        """
+        check_is_fitted(self)
+        if getattr(self, "feature_weights_", None) is None:
+            return None
+        head = FeatureHead(*self.feature_weights_.shape[::-1]).double().eval()
+        state = {"linear.weight": self.feature_weights_, "linear.bias": self.feature_intercept_,
+                 "mean": self.feature_mean_, "scale": self.feature_scale_}
+        head.load_state_dict({key: torch.tensor(value, dtype=torch.float64)
+                              for key, value in state.items()})
+        return head
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in ``classes_`` order, rows summing to one.

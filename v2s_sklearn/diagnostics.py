@@ -40,7 +40,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .acoustic.registry import available_models, model_info, reference_outputs
 from .callbacks import Callback
-from .training import TrainingRun, infer
+from .training import TrainingRun, scores
 
 __all__ = ["AlignmentRecorder", "risk_bound", "source_reference", "wasserstein_alignment"]
 
@@ -320,14 +320,10 @@ class AlignmentRecorder(Callback):
     def on_epoch_end(self, run: TrainingRun) -> None:
         import torch
 
-        from .label_mapping import target_log_proba
-
         estimator, row = run.estimator, run.history[-1]
-        run.network.reprogrammer.eval()
         with torch.inference_mode():
-            logits = infer(run.network, self._X)
+            logits, log_proba = scores(run, self._X)
             if self._y is not None:
-                log_proba = target_log_proba(logits, run.label_matrix)
                 row["eval_loss"] = float(estimator.get_loss(log_proba, self._y))
                 row["eval_accuracy"] = float((log_proba.argmax(1) == self._y).float().mean())
         row["alignment"] = _distance(logits.double().cpu().numpy(), self._source,

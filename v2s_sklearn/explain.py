@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from .label_mapping import target_log_proba
+from .readout import class_log_proba
 
 _BATCH = 64
 
@@ -77,6 +77,7 @@ def saliency(classifier: Any, X: Any, target: Any = None, *,
     targets = None if target is None else _targets(classifier, len(series), target)
     # The waveform path: the STFT-domain one does not differentiate w.r.t. x.
     network, matrix, device = _network(classifier)
+    head = _head(classifier, matrix.dtype, device)
     # Gradients are taken w.r.t. the values as given, through the input scaling.
     dtype = matrix.dtype
     mean = torch.tensor(classifier.input_mean_).to(device, dtype)  # copies: may be read-only
@@ -85,7 +86,7 @@ def saliency(classifier: Any, X: Any, target: Any = None, *,
     for start in range(0, len(series), _BATCH):
         x = torch.from_numpy(series[start : start + _BATCH]).to(device, dtype)
         x.requires_grad_()
-        log_proba = target_log_proba(network((x - mean) / scale), matrix)
+        log_proba = _log_proba(network, (x - mean) / scale, matrix, head)
         # Without a target, the predicted class, read off this same forward pass.
         chosen = (log_proba.argmax(1) if targets is None else
                   torch.as_tensor(targets[start : start + _BATCH], device=device))
@@ -284,6 +285,7 @@ def class_activation_map(classifier: Any, X: Any, target: Any = None,
     series = classifier.network_input(X)
     targets = None if target is None else _targets(classifier, len(series), target)
     network, matrix, device = _network(classifier)
+    head = _head(classifier, matrix.dtype, device)
     original = network.model.module
     # A private copy without the folded fast paths, whose products skip the
     # convolutions' own activations.
@@ -310,7 +312,7 @@ def class_activation_map(classifier: Any, X: Any, target: Any = None,
         for start in range(0, len(series), _BATCH):
             captured.clear()
             x = torch.from_numpy(series[start : start + _BATCH]).to(device, matrix.dtype)
-            log_proba = target_log_proba(network(x.requires_grad_()), matrix)
+            log_proba = _log_proba(network, x.requires_grad_(), matrix, head)
             chosen = (log_proba.argmax(1) if targets is None else
                       torch.as_tensor(targets[start : start + _BATCH], device=device))
             activation = captured[-1]
@@ -327,6 +329,21 @@ def class_activation_map(classifier: Any, X: Any, target: Any = None,
     finally:
         handle.remove()
     return _shape_like_input(np.concatenate(maps), X)
+
+
+def _head(classifier: Any, dtype: torch.dtype, device: torch.device) -> Any:
+    """The fitted feature head (None for ``readout_="labels"``), beside the network."""
+    head = classifier.readout_head()
+    return None if head is None else head.to(device, dtype)
+
+
+def _log_proba(network: Any, x: torch.Tensor, matrix: torch.Tensor, head: Any) -> torch.Tensor:
+    """The class log-probabilities prediction gives, differentiable with respect to ``x``:
+    through the label map, and the feature head when the classifier has one."""
+    if head is None:
+        return class_log_proba(network(x), None, matrix, None)
+    logits, pooled = network(x, pooled=True)
+    return class_log_proba(logits, pooled, matrix, head)
 
 
 def _network(classifier: Any) -> tuple[Any, torch.Tensor, torch.device]:

@@ -19,7 +19,8 @@ from .exceptions import NonFiniteError, non_finite_message
 CHUNK = 64
 
 
-def chunked_logits(network: torch.nn.Module, X: torch.Tensor) -> torch.Tensor:
+def chunked_logits(network: torch.nn.Module, X: torch.Tensor, pooled: bool = False
+                   ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Source logits of ``X`` (n_series, n_channels, n_timepoints), ``CHUNK`` rows at a time.
 
     Parameters
@@ -27,10 +28,14 @@ def chunked_logits(network: torch.nn.Module, X: torch.Tensor) -> torch.Tensor:
     network : ReprogrammedModel
         In eval mode, on ``X``'s device and dtype.
     X : torch.Tensor
+    pooled : bool, default=False
+        Also return the source model's pooled activations
+        (:meth:`ReprogrammedModel.forward`).
 
     Returns
     -------
-    torch.Tensor of shape (n_series, n_source_classes)
+    torch.Tensor of shape (n_series, n_source_classes), or a tuple of it
+    and the pooled activations of shape (n_series, n_pooled)
     """
     out = []
     with torch.inference_mode():
@@ -39,8 +44,15 @@ def chunked_logits(network: torch.nn.Module, X: torch.Tensor) -> torch.Tensor:
             rows = len(chunk)
             if rows < CHUNK:  # same shape as every other chunk: the same kernels
                 chunk = torch.cat([chunk, chunk.new_zeros(CHUNK - rows, *chunk.shape[1:])])
-            out.append(network(chunk)[:rows])
-    return torch.cat(out)  # validation refuses an empty X, so there is a chunk
+            if pooled:
+                logits, activations = network(chunk, pooled=True)
+                out.append((logits[:rows], activations[:rows]))
+            else:
+                out.append(network(chunk)[:rows])
+    # validation refuses an empty X, so there is a chunk
+    if pooled:
+        return torch.cat([o[0] for o in out]), torch.cat([o[1] for o in out])
+    return torch.cat(out)
 
 
 def finite_logits(logits: torch.Tensor, X: torch.Tensor, acoustic_model: object

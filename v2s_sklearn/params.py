@@ -23,6 +23,7 @@ from torch import nn
 
 from .acoustic.registry import DEFAULT_MODEL
 from .label_mapping import LABEL_MAPPINGS
+from .readout import READOUTS
 from .validation import OPTIMIZERS
 
 #: Marks where :func:`document` puts the Parameters entries in a docstring.
@@ -81,6 +82,16 @@ PARAMETERS: tuple[Param, ...] = (
     labels_per_class : int or "auto", default="auto"
         Source labels averaged into each class; ``"auto"`` is
         ``floor(K / n_classes)``."""),
+    Param("readout", "auto", [StrOptions(set(READOUTS))],
+          "str", """\
+    readout : {"auto", "labels", "features"}, default="auto"
+        How class scores are read from the frozen model: ``"labels"``
+        through the label map alone (the paper); ``"features"`` also through
+        a linear head on the model's intermediate activations pooled over
+        time, trained with ``theta`` (built-in TC-ResNet models only);
+        ``"auto"`` is ``"features"`` from ``FEATURES_MIN_CLASSES`` (10)
+        classes on, where the map has at most three source labels per
+        class, and ``"labels"`` below."""),
     Param("dropout", 0.0, [Interval(Real, 0, 1, closed="left")],
           "float", """\
     dropout : float, default=0.0

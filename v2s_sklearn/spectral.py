@@ -147,16 +147,32 @@ class ReprogrammedModel(nn.Module):
             cache[i : i + batch_size] = self.spectral.series_spectra(X[i : i + batch_size])
         return cache
 
+    @property
+    def offers_pooled(self) -> bool:
+        """Whether :meth:`forward` can return pooled activations (``pooled=True``)."""
+        return bool(getattr(self.model, "offers_pooled", False))
+
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None,
-                series_spectra: torch.Tensor | None = None) -> torch.Tensor:
+                series_spectra: torch.Tensor | None = None, pooled: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Source logits of the series ``x`` (batch, channels, length).
 
         ``series_spectra`` are the rows of :meth:`cache_series_spectra` for
-        ``x``; only the STFT-domain path reads them.
+        ``x``; only the STFT-domain path reads them. With ``pooled=True`` (for
+        models that :attr:`offer <offers_pooled>` it), also the source model's
+        pooled intermediate activations: ``(logits, pooled)``.
         """
+        if pooled:
+            if not self.offers_pooled:
+                raise ValueError("this acoustic model does not expose pooled activations")
+            if self.spectral is not None:
+                features = self.spectral(x, generator, series_spectra)
+            else:
+                features = self.model.module.features(self.reprogrammer(x, generator))
+            logits, activations = self.model.classify_pooled(features)
+            return logits.to(x.dtype), activations.to(x.dtype)
         if self.spectral is not None:
             logits = self.model.classify(self.spectral(x, generator, series_spectra))
         else:
             logits = self.model(self.reprogrammer(x, generator))
         return logits.to(x.dtype)  # a model in another dtype still answers in x's
-

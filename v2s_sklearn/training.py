@@ -22,7 +22,7 @@ import torch
 
 from .callbacks import Callback, EarlyStopping, PlateauSchedule, ProgressBar
 from .exceptions import NonFiniteError, non_finite_message, warn_at_caller
-from .label_mapping import target_log_proba
+from .readout import FeatureHead, class_log_proba
 from .train_step import TrainStep, graphs_supported
 
 __all__ = ["Callback", "EarlyStopping", "PlateauSchedule", "ProgressBar", "TrainingRun",
@@ -48,6 +48,9 @@ class TrainingRun:
         The label map as weights.
     label_map : list of ndarray
         The source labels serving each class.
+    head : FeatureHead or None
+        The feature head (``readout="features"``), trained with ``theta``
+        (the optimizer holds its parameters too); None reads the map only.
     X : torch.Tensor of shape (n_series, n_channels, n_timepoints)
         All series, scaled, on the training device.
     y : torch.Tensor of shape (n_series,)
@@ -72,7 +75,8 @@ class TrainingRun:
     best_epoch : int
         The epoch (1-based) whose ``theta`` is kept; 0 before the first.
     best_state : tuple or None
-        ``(theta, label_matrix)`` of the kept epoch, on the training device.
+        ``(theta, label_matrix, head_state)`` of the kept epoch, on the
+        training device (``head_state`` a state dict, or None without a head).
     stop_training : bool
         Set to True by a callback to end training after the current epoch;
         once set it stays set.
@@ -93,6 +97,7 @@ class TrainingRun:
     optimizer: torch.optim.Optimizer | None
     label_matrix: torch.Tensor
     label_map: list
+    head: FeatureHead | None
     X: torch.Tensor | None
     y: torch.Tensor | None
     spectra: torch.Tensor | None
@@ -148,6 +153,11 @@ class TrainingRun:
     def theta(self) -> torch.Tensor:
         return self.network.reprogrammer.theta
 
+    @property
+    def trained_parameters(self) -> list[torch.nn.Parameter]:
+        """``theta``, then the feature head's weights and bias (when there is a head)."""
+        return [self.theta] + ([] if self.head is None else list(self.head.parameters()))
+
 
 def train(run: TrainingRun, max_epochs: int) -> None:
     """Train ``run`` for up to ``max_epochs`` epochs; keep the epoch of lowest monitored loss.
@@ -163,7 +173,7 @@ def train(run: TrainingRun, max_epochs: int) -> None:
         When an epoch's losses or ``theta`` are NaN or infinite.
     """
     if run.step is None:
-        run.step = TrainStep(lambda rows: batch_loss(run, rows), [run.theta],
+        run.step = TrainStep(lambda rows: batch_loss(run, rows), run.trained_parameters,
                              graphed=run.graphed and graphs_supported(run.X.device))
     try:
         for callback in run.callbacks:
@@ -238,13 +248,16 @@ def release(run: TrainingRun) -> None:
     """Drop what only training needs: optimizer state, data and graphs on the device."""
     run.optimizer = run.step = None
     run.X = run.y = run.spectra = None
-    run.network.reprogrammer.theta.grad = None
+    for parameter in run.trained_parameters:
+        parameter.grad = None
 
 
 def run_epoch(run: TrainingRun) -> dict[str, float]:
     """One pass over the shuffled training rows, then the evaluation that
     chooses the epoch; returns the epoch's history row (without ``seconds``)."""
     run.network.reprogrammer.train()
+    if run.head is not None:
+        run.head.train()
     order = run.train_rows[torch.randperm(len(run.train_rows), generator=run.generator,
                                           device=run.train_rows.device)]
     total_loss, correct = 0.0, 0
@@ -271,8 +284,11 @@ def batch_loss(run: TrainingRun, rows: torch.Tensor
     """Loss of a minibatch and its stats (summed loss, correct count): the
     function a :class:`~v2s_sklearn.train_step.TrainStep` runs or graphs."""
     spectra = None if run.spectra is None else run.spectra[rows]
-    logits = run.network(run.X[rows], run.generator, spectra)
-    log_proba = target_log_proba(logits, run.label_matrix)
+    if run.head is None:
+        logits, pooled = run.network(run.X[rows], run.generator, spectra), None
+    else:
+        logits, pooled = run.network(run.X[rows], run.generator, spectra, pooled=True)
+    log_proba = class_log_proba(logits, pooled, run.label_matrix, run.head, run.generator)
     targets = run.y[rows]
     loss = run.estimator.get_loss(log_proba, targets)
     return loss, (loss.detach() * len(rows), (log_proba.argmax(1) == targets).sum())
@@ -280,24 +296,39 @@ def batch_loss(run: TrainingRun, rows: torch.Tensor
 
 def evaluate(run: TrainingRun, rows: torch.Tensor) -> tuple[float, float]:
     """Loss and accuracy of the current ``theta`` on ``rows`` (no dropout)."""
-    run.network.reprogrammer.eval()
     with torch.inference_mode():
-        logits = infer(run.network, run.X[rows],
-                       None if run.spectra is None else run.spectra[rows])
-        log_proba = target_log_proba(logits, run.label_matrix)
+        _, log_proba = scores(run, run.X[rows],
+                              None if run.spectra is None else run.spectra[rows])
         targets = run.y[rows]
         loss = run.estimator.get_loss(log_proba, targets)
         accuracy = (log_proba.argmax(1) == targets).float().mean()
     return float(loss), float(accuracy)
 
 
-def infer(network: torch.nn.Module, X: torch.Tensor,
-          spectra: torch.Tensor | None = None) -> torch.Tensor:
-    """Source logits of ``X`` in batches of ``EVAL_BATCH_SIZE`` (call in eval mode)."""
-    return torch.cat([
-        network(X[i : i + EVAL_BATCH_SIZE], None,
-                None if spectra is None else spectra[i : i + EVAL_BATCH_SIZE])
-        for i in range(0, len(X), EVAL_BATCH_SIZE)])
+def scores(run: TrainingRun, X: torch.Tensor, spectra: torch.Tensor | None = None
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Source logits and class log-probabilities of scaled series ``X`` under the
+    run's current ``theta``, map and head, in eval mode (call without gradients)."""
+    run.network.reprogrammer.eval()
+    if run.head is None:
+        logits, pooled = infer(run.network, X, spectra), None
+    else:
+        run.head.eval()
+        logits, pooled = infer(run.network, X, spectra, pooled=True)
+    return logits, class_log_proba(logits, pooled, run.label_matrix, run.head)
+
+
+def infer(network: torch.nn.Module, X: torch.Tensor, spectra: torch.Tensor | None = None,
+          pooled: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """Source logits of ``X`` in batches of ``EVAL_BATCH_SIZE`` (call in eval mode);
+    with ``pooled=True``, ``(logits, pooled activations)``."""
+    out = [network(X[i : i + EVAL_BATCH_SIZE], None,
+                   None if spectra is None else spectra[i : i + EVAL_BATCH_SIZE],
+                   **({"pooled": True} if pooled else {}))
+           for i in range(0, len(X), EVAL_BATCH_SIZE)]
+    if pooled:
+        return torch.cat([o[0] for o in out]), torch.cat([o[1] for o in out])
+    return torch.cat(out)
 
 
 def _update_kept_epoch(run: TrainingRun) -> None:
@@ -305,7 +336,10 @@ def _update_kept_epoch(run: TrainingRun) -> None:
     training device: no epoch waits for a copy to the host)."""
     if run.monitored < run.best_loss:
         run.best_loss, run.best_epoch = run.monitored, run.epoch
-        run.best_state = (run.theta.detach().clone(), run.label_matrix.clone())
+        head_state = (None if run.head is None else
+                      {key: value.detach().clone()
+                       for key, value in run.head.state_dict().items()})
+        run.best_state = (run.theta.detach().clone(), run.label_matrix.clone(), head_state)
 
 
 def _check_finite(run: TrainingRun) -> None:

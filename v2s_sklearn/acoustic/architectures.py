@@ -276,6 +276,30 @@ class TCResNet(nn.Module):
             x = self.blocks(self.stem(x))  # (batch, channels, frames)
         return self.head(self.dropout(x.mean(dim=2)))
 
+    def classify_pooled(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits, and every layer's activations pooled over time.
+
+        Parameters
+        ----------
+        features : torch.Tensor of shape (batch, frames, n_mels)
+            Log-mel features.
+
+        Returns
+        -------
+        logits : torch.Tensor of shape (batch, K)
+        pooled : torch.Tensor of shape (batch, 2 * (n_mels + sum(channels)))
+            The mean and the maximum over frames of the log-mel input, the
+            stem's output and each residual block's output, channel by channel.
+        """
+        x = features.transpose(1, 2)  # (batch, n_mels, frames)
+        folded = self.body_folded is not None and not self.training
+        layers = list(self.body_folded) if folded else [self.stem, *self.blocks]
+        pooled = [x.mean(dim=2), x.amax(dim=2)]
+        for layer in layers:
+            x = layer(x)
+            pooled += [x.mean(dim=2), x.amax(dim=2)]
+        return self.head(self.dropout(x.mean(dim=2))), torch.cat(pooled, dim=1)
+
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         return self.classify(self.features(waveform))
 

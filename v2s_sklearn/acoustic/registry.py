@@ -177,6 +177,22 @@ class FrozenAcousticModel(nn.Module):
         """Logits from front-end features (models with a ``spectral_frontend``)."""
         return self._checked(self._run(self.module.classify, features), len(features))
 
+    @property
+    def offers_pooled(self) -> bool:
+        """Whether the model exposes its pooled intermediate activations
+        (:meth:`classify_pooled`), which ``readout="features"`` reads."""
+        return (self.spectral_frontend is not None
+                and callable(getattr(self.module, "classify_pooled", None)))
+
+    def classify_pooled(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and pooled activations from front-end features (models that
+        :attr:`offer <offers_pooled>` them), both in the features' dtype."""
+        dtype = _dtype_of(self.module)
+        logits, pooled = self._call(self.module.classify_pooled,
+                                    features if dtype is None else features.to(dtype))
+        return (self._checked(logits.to(features.dtype), len(features)),
+                pooled.to(features.dtype))
+
     def train(self, mode: bool = True) -> FrozenAcousticModel:
         """Keep the wrapper and every submodule in eval mode, whatever ``mode`` is.
 

@@ -44,6 +44,12 @@ def _build_v2s(config: BenchmarkConfig, X: np.ndarray, y: np.ndarray) -> Any:
     return V2SClassifier(**config.v2s_params())
 
 
+def _build_v2s_labels(config: BenchmarkConfig, X: np.ndarray, y: np.ndarray) -> Any:
+    from .. import V2SClassifier
+
+    return V2SClassifier(**{**config.v2s_params(), "readout": "labels"})
+
+
 def _build_v2s_seeds3(config: BenchmarkConfig, X: np.ndarray, y: np.ndarray) -> Any:
     from ..ensemble import seed_ensemble
 
@@ -108,6 +114,8 @@ def _build_minirocket_sktime(config: BenchmarkConfig, X: np.ndarray, y: np.ndarr
 #: The methods ``v2s benchmark --methods`` accepts.
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("v2s", "V2SClassifier with its defaults", _build_v2s, "v2s"),
+    Method("v2s-labels", "V2SClassifier with its defaults but readout='labels': classes "
+           "read through the label map alone, as in the paper", _build_v2s_labels, "v2s"),
     Method("v2s-seeds3", "three V2SClassifiers with defaults and seeds random_state + "
            "0, 1, 2, probabilities averaged (v2s_sklearn.ensemble.seed_ensemble)",
            _build_v2s_seeds3, "v2s"),
