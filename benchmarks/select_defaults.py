@@ -15,6 +15,13 @@ before they become options:
 - ``"stretch": k``: every series is linearly interpolated to k times its length
   (at most what fits the 16,000-sample input) before fitting and scoring, so
   the source model hears it slower, over more frames and at lower pitch;
+- ``"shrink": n``: every series longer than n points is resampled to n points
+  (area interpolation, ``torch.nn.functional.interpolate(mode="area")``) before
+  fitting and scoring, so a long series' content rises into the band the front end
+  resolves and more copies fit (issue 27, lever 3);
+- ``"source": "silero"``: the source model is ``SileroVADSource`` of
+  ``examples/silero_source.py`` (silero-vad, trained on real speech; needs
+  ``pip install silero-vad``) instead of ``acoustic_model`` (issue 27, lever 4);
 - ``"seeds": n``: n estimators fitted with seeds ``cut + 1000 * i``, their
   probabilities averaged (what ``v2s_sklearn.ensemble.seed_ensemble`` does,
   with other seeds);
@@ -74,7 +81,8 @@ from v2s_sklearn import V2SClassifier
 from v2s_sklearn.datasets import SKTIME_SHIPPED, load_dataset
 
 #: Grid keys that are experiments on the data or the fit, not estimator parameters.
-EXPERIMENTS = ("stretch", "seeds", "seed", "scale", "second_model", "method")
+EXPERIMENTS = ("stretch", "shrink", "seeds", "seed", "scale", "second_model", "method",
+               "source")
 
 
 def candidates(grid: dict[str, list]) -> list[dict]:
@@ -97,6 +105,30 @@ def stretch_series(X: np.ndarray, factor: int, input_length: int = 16000) -> np.
     return stretched if X.ndim == 3 else stretched[:, 0]
 
 
+def shrink_series(X: np.ndarray, length: int | None) -> np.ndarray:
+    """Series longer than ``length`` points resampled to ``length`` (area interpolation)."""
+    import torch
+
+    X = np.asarray(X, dtype=np.float32)
+    if length is None or X.shape[-1] <= int(length):
+        return X
+    X3 = X if X.ndim == 3 else X[:, None, :]
+    shrunk = torch.nn.functional.interpolate(torch.from_numpy(X3), size=int(length),
+                                             mode="area").numpy()
+    return shrunk if X.ndim == 3 else shrunk[:, 0]
+
+
+def silero_source() -> object:
+    """``SileroVADSource()`` from ``examples/silero_source.py`` (the ``"source"`` experiment)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "silero_source.py"
+    spec = importlib.util.spec_from_file_location("silero_source", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.SileroVADSource()
+
+
 def proba_path(proba_dir: str | Path, name: str, params: dict | str, repeat: int) -> Path:
     """Where one fit's held-out probabilities are kept: one file per dataset, candidate, cut."""
     text = params if isinstance(params, str) else json.dumps(params)
@@ -112,7 +144,7 @@ def evaluate(name: str, data_dir: str | None, params: dict, repeat: int,
     torch.set_num_threads(1)  # several workers share the machine
     X, y = load_dataset(name, "train", data_dir)
     estimator_params = {k: v for k, v in params.items() if k not in EXPERIMENTS}
-    X = stretch_series(X, params.get("stretch", 1))
+    X = stretch_series(shrink_series(X, params.get("shrink")), params.get("stretch", 1))
     X_fit, X_hold, y_fit, y_hold = train_test_split(X, y, test_size=0.3, stratify=y,
                                                     random_state=repeat)
     if params.get("method", "v2s") != "v2s":
@@ -134,6 +166,8 @@ def evaluate(name: str, data_dir: str | None, params: dict, repeat: int,
     started = time.perf_counter()
     proba, epochs = 0.0, 0
     sources = [estimator_params.get("acoustic_model")]
+    if params.get("source") == "silero":
+        sources = [silero_source()]
     if params.get("second_model"):
         sources.append(params["second_model"])
     first_seed = params.get("seed", 0)

@@ -134,3 +134,35 @@ def test_analysis_sees_the_probabilities_prediction_gives(gunpoint):
     without_head.feature_weights_ = None
     assert without_head.readout_head() is None
     assert not np.allclose(saliency(clf, X_test[:3]), saliency(without_head, X_test[:3]))
+
+
+class PooledModule(torch.nn.Module):
+    """A tiny custom source that exposes pooled activations (``features`` and
+    ``classify_pooled``), as ``examples/silero_source.py`` does for silero-vad."""
+
+    class_names = [f"word_{i}" for i in range(6)]
+    input_length = 16000
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv1d(1, 4, 400, stride=160)
+        self.head = torch.nn.Linear(4, 6)
+
+    def features(self, waveform):
+        return waveform
+
+    def classify_pooled(self, waveform):
+        h = torch.relu(self.conv(waveform[:, None, :]))
+        return self.head(h.mean(2)), torch.cat([h.mean(2), h.amax(2)], dim=1)
+
+    def forward(self, waveform):
+        return self.classify_pooled(waveform)[0]
+
+
+def test_a_custom_module_with_pooled_activations_gets_the_head(gunpoint):
+    X_train, y_train, X_test, _ = gunpoint
+    clf = V2SClassifier(**FAST, acoustic_model=PooledModule(), readout="features").fit(
+        X_train, y_train)
+    assert clf.readout_ == "features" and clf.feature_weights_.shape == (2, 8)
+    np.testing.assert_allclose(clf.predict_proba(X_test).sum(axis=1), 1.0)

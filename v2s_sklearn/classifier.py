@@ -43,6 +43,8 @@ from .readout import (
     resolve_readout,
 )
 from .reprogram import Reprogrammer
+from .resampling import placed_length
+from .resampling import resample as _resample
 from .scaling import fit_input_scaling, scale_series
 from .spectral import ReprogrammedModel
 from .training import TrainingRun, infer, still_improving, train_candidates
@@ -74,8 +76,8 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
     many-to-one label map averages the probabilities of several source labels
     into each class. Only ``theta`` is trained (Yang, Tsai and Chen, ICML 2021).
     The paper's exact method is ``label_mapping="random", n_segments=1,
-    input_scaling=None, learning_rate_schedule="constant"`` with
-    ``acoustic_model="v2sa-synth"``. ``docs/estimator.md`` gives the
+    input_scaling=None, learning_rate_schedule="constant", readout="labels",
+    resample_length=None`` with ``acoustic_model="v2sa-synth"``. ``docs/estimator.md`` gives the
     measurements behind every default.
 
     Parameters
@@ -92,6 +94,9 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
         Column names of a DataFrame seen in ``fit``.
     n_channels_, n_timepoints_ : int
         Channels and time points per series.
+    series_length_ : int
+        Time points per series as placed: ``n_timepoints_``, or fewer when
+        ``resample_length`` shrinks long series.
     n_segments_, mask_ : int, bool
         ``n_segments`` and ``mask`` as fitted.
     input_scaling_ : {None, "center", "standard"}
@@ -229,8 +234,9 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
         if self.device_.type != "cpu":  # the CPU copy serves CPU fits; a GPU fit trains a copy
             model = copy.deepcopy(model).to(self.device_)
         X, y = self._validate_training_data(X, y)
+        self.series_length_ = placed_length(self.n_timepoints_, self.resample_length)
         self.n_segments_ = resolve_n_segments(self.n_segments, model.input_length,
-                                              self.n_channels_ * self.n_timepoints_)
+                                              self.n_channels_ * self.series_length_)
         self.mask_ = bool(self.mask)
         self.readout_ = resolve_readout(self.readout, len(self.classes_), model.offers_pooled)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -238,6 +244,7 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
             train_rows, valid_rows = split_validation(y, self.validation_fraction, seed)
         else:
             X, y, train_rows, valid_rows = append_validation(self, X, y, X_val, y_val)
+        X = _resample(X, self.series_length_)
         runs = self._fit_candidates(model, X, y, train_rows, valid_rows, seed)
         self._keep(min(runs, key=lambda run: run.best_loss))
         if self.input_scaling_ is None:
@@ -435,7 +442,7 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
                  spectral: bool = True) -> ReprogrammedModel:
         """The reprogrammed network of the fitted placement: the one function that
         builds it, for fit (``theta`` zero, ``dropout``) and prediction (``theta_``)."""
-        reprogrammer = Reprogrammer(model.input_length, self.n_timepoints_, self.n_channels_,
+        reprogrammer = Reprogrammer(model.input_length, self._series_length, self.n_channels_,
                                     self.n_segments_, self.mask_, dropout, theta=theta)
         return ReprogrammedModel(model, reprogrammer.to(device), spectral=spectral)
 
@@ -474,7 +481,8 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return self._fitted_network(ANALYSIS_DTYPE, spectral=False, reprogrammed=reprogrammed)
 
-    def network_input(self, X: Any, *, scale: bool = True) -> np.ndarray:
+    def network_input(self, X: Any, *, scale: bool = True, resample: bool = True
+                      ) -> np.ndarray:
         """Validate ``X`` as prediction does; the float32 array the network takes.
 
         Parameters
@@ -482,15 +490,29 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
         X : array-like of shape (n_series, n_timepoints) or (n_series, n_channels, n_timepoints)
         scale : bool, default=True
             Apply the fitted input scaling (``input_mean_``, ``input_scale_``);
-            False returns the validated series as given.
+            False returns the validated series unscaled.
+        resample : bool, default=True
+            Resample to ``series_length_`` points (``resample_length``); False
+            keeps the series' own ``n_timepoints_`` (then ``scale`` must be False).
 
         Returns
         -------
-        ndarray of shape (n_series, n_channels, n_timepoints), float32
+        ndarray of shape (n_series, n_channels, series_length_), float32
+            ``n_timepoints_`` points with ``resample=False``.
         """
         check_is_fitted(self, "n_timepoints_")
+        if scale and not resample:
+            raise ValueError("the fitted scaling applies to resampled series: "
+                             "use scale=False with resample=False")
         series = check_series(self, X, allow_nan=self.nan_marks_padding)
+        if resample:
+            series = _resample(series, self._series_length)
         return scale_series(series, self.input_mean_, self.input_scale_) if scale else series
+
+    @property
+    def _series_length(self) -> int:
+        # Models pickled before resample_length placed series at their own length.
+        return getattr(self, "series_length_", self.n_timepoints_)
 
     @in_task_threads  # inside a Dask worker: its share of threads (v2s_sklearn.parallel)
     def source_logits(self, X: Any, *, reprogrammed: bool = True) -> np.ndarray:

@@ -21,6 +21,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from .readout import class_log_proba
+from .resampling import resample, to_input_length
 
 _BATCH = 64
 
@@ -73,7 +74,10 @@ def saliency(classifier: Any, X: Any, target: Any = None, *,
     (3, 24)
     """
     check_is_fitted(classifier)
-    series = classifier.network_input(X, scale=False)
+    # The series as given: gradients reach each of its values through the
+    # resampling (resample_length) and the input scaling.
+    series = classifier.network_input(X, scale=False, resample=False)
+    length = getattr(classifier, "series_length_", series.shape[-1])
     targets = None if target is None else _targets(classifier, len(series), target)
     # The waveform path: the STFT-domain one does not differentiate w.r.t. x.
     network, matrix, device = _network(classifier)
@@ -86,7 +90,7 @@ def saliency(classifier: Any, X: Any, target: Any = None, *,
     for start in range(0, len(series), _BATCH):
         x = torch.from_numpy(series[start : start + _BATCH]).to(device, dtype)
         x.requires_grad_()
-        log_proba = _log_proba(network, (x - mean) / scale, matrix, head)
+        log_proba = _log_proba(network, (resample(x, length) - mean) / scale, matrix, head)
         # Without a target, the predicted class, read off this same forward pass.
         chosen = (log_proba.argmax(1) if targets is None else
                   torch.as_tensor(targets[start : start + _BATCH], device=device))
@@ -142,7 +146,8 @@ def attention(classifier: Any, X: Any) -> np.ndarray:
             # weights of a series add up like the frames' do.
             per_value = np.stack([np.interp(positions, centres, row) / hop for row in frames])
             weights.append(per_value.sum(axis=1))
-    return _shape_like_input(np.concatenate(weights), X)
+    weights = to_input_length(np.concatenate(weights), classifier.n_timepoints_, keep_sums=True)
+    return _shape_like_input(weights, X)
 
 
 #: Fast paths an architecture's ``fold_frozen()`` sets: folded copies that run in
@@ -328,7 +333,7 @@ def class_activation_map(classifier: Any, X: Any, target: Any = None,
             maps.append(per_value.sum(axis=1))
     finally:
         handle.remove()
-    return _shape_like_input(np.concatenate(maps), X)
+    return _shape_like_input(to_input_length(np.concatenate(maps), classifier.n_timepoints_), X)
 
 
 def _head(classifier: Any, dtype: torch.dtype, device: torch.device) -> Any:

@@ -56,6 +56,16 @@ PARAMETERS: tuple[Param, ...] = (
     n_segments : int or "auto", default="auto"
         Copies of the series placed into the source input; ``"auto"`` places
         as many as fit, at most ``MAX_AUTO_SEGMENTS`` (10)."""),
+    Param("resample_length", "auto",
+          [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
+          "int | str | None", """\
+    resample_length : int, "auto" or None, default="auto"
+        Series longer than this many points are resampled to it (area
+        interpolation) before they are scaled and placed, so that more
+        copies fit and their content rises into the band the source model
+        resolves. ``"auto"`` resamples series longer than
+        ``resampling.AUTO_ABOVE`` (300) points to ``AUTO_LENGTH`` (128);
+        None places every series at its own length (the paper)."""),
     Param("mask", False, ["boolean"],
           "bool", """\
     mask : bool, default=False
@@ -88,7 +98,8 @@ PARAMETERS: tuple[Param, ...] = (
         How class scores are read from the frozen model: ``"labels"``
         through the label map alone (the paper); ``"features"`` also through
         a linear head on the model's intermediate activations pooled over
-        time, trained with ``theta`` (built-in TC-ResNet models only);
+        time, trained with ``theta`` (models with ``features`` and
+        ``classify_pooled``: the built-in TC-ResNets, or a custom module);
         ``"auto"`` is ``"features"`` from ``FEATURES_MIN_CLASSES`` (10)
         classes on, where the map has at most three source labels per
         class, and ``"labels"`` below."""),

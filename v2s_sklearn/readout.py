@@ -40,8 +40,9 @@ def resolve_readout(readout: str, n_classes: int, offers_pooled: bool) -> str:
     """
     if readout == "features" and not offers_pooled:
         raise ValueError("readout='features' needs an acoustic model that exposes its pooled "
-                         "activations (the built-in TC-ResNet models do; v2sa-synth and custom "
-                         "modules do not). Use readout='labels' or 'auto'.")
+                         "activations (features() and classify_pooled(); the built-in "
+                         "TC-ResNet models do, v2sa-synth does not). Use readout='labels' or "
+                         "'auto'.")
     if readout == "auto":
         return "features" if offers_pooled and n_classes >= FEATURES_MIN_CLASSES else "labels"
     return readout

@@ -179,10 +179,11 @@ class FrozenAcousticModel(nn.Module):
 
     @property
     def offers_pooled(self) -> bool:
-        """Whether the model exposes its pooled intermediate activations
-        (:meth:`classify_pooled`), which ``readout="features"`` reads."""
-        return (self.spectral_frontend is not None
-                and callable(getattr(self.module, "classify_pooled", None)))
+        """Whether the model exposes its pooled intermediate activations, which
+        ``readout="features"`` reads: a module with ``features(waveform)`` and
+        ``classify_pooled(features) -> (logits, pooled)`` (:meth:`classify_pooled`)."""
+        return all(callable(getattr(self.module, name, None))
+                   for name in ("features", "classify_pooled"))
 
     def classify_pooled(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits and pooled activations from front-end features (models that
