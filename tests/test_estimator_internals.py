@@ -366,8 +366,10 @@ def test_too_long_for_one_copy_suggests_shortening_only():
     X, y = np.zeros((4, 17000)), np.array([0, 0, 1, 1])
     X[:2] = 1.0
     with pytest.raises(ValueError, match="Even one copy does not fit") as error:
-        V2SClassifier(**ONE_EPOCH, n_segments=1).fit(X, y)
+        V2SClassifier(**ONE_EPOCH, n_segments=1, resample_length=None).fit(X, y)
     assert "n_segments <=" not in str(error.value)
+    # The default shrinks such a series (resample_length="auto") rather than refusing it.
+    assert V2SClassifier(**ONE_EPOCH, n_segments=1).fit(X, y).placed_length_ == 128
 
 
 def test_verbose_true_is_accepted(italy, capsys):

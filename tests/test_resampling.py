@@ -36,7 +36,7 @@ def test_the_auto_rule():
 def test_long_series_are_resampled_and_predicted_at_their_own_length(osuleaf):
     X, y = osuleaf
     clf = V2SClassifier(**FAST).fit(X, y)
-    assert (clf.n_timepoints_, clf.series_length_) == (427, AUTO_LENGTH)
+    assert (clf.n_timepoints_, clf.placed_length_) == (427, AUTO_LENGTH)
     assert clf.input_mean_.shape == (1, AUTO_LENGTH)
     assert clf.network_input(X[:2]).shape == (2, 1, AUTO_LENGTH)
     assert clf.network_input(X[:2], scale=False, resample=False).shape == (2, 1, 427)
@@ -50,11 +50,11 @@ def test_long_series_are_resampled_and_predicted_at_their_own_length(osuleaf):
 def test_none_places_series_as_given_and_short_series_are_untouched(osuleaf, gunpoint):
     X, y = osuleaf
     clf = V2SClassifier(**FAST, resample_length=None).fit(X, y)
-    assert clf.series_length_ == clf.n_timepoints_ == 427
+    assert clf.placed_length_ == clf.n_timepoints_ == 427
     X_train, y_train, _, _ = gunpoint
     auto = V2SClassifier(**FAST).fit(X_train, y_train)
     off = V2SClassifier(**FAST, resample_length=None).fit(X_train, y_train)
-    assert auto.series_length_ == 150
+    assert auto.placed_length_ == 150
     np.testing.assert_array_equal(auto.predict_proba(X_train), off.predict_proba(X_train))
 
 
@@ -62,7 +62,7 @@ def test_an_int_length_applies_to_the_validation_series_too(gunpoint):
     X_train, y_train, X_test, y_test = gunpoint
     clf = V2SClassifier(**{**FAST, "validation_fraction": 0.1}, resample_length=64).fit(
         X_train, y_train, X_val=X_test[:6], y_val=y_test[:6])
-    assert clf.series_length_ == 64 and np.isfinite(clf.best_loss_)
+    assert clf.placed_length_ == 64 and np.isfinite(clf.best_loss_)
     assert clf.predict(X_test).shape == (len(X_test),)
 
 

@@ -214,11 +214,12 @@ def test_clear_errors():
     X_nan[0, 0, 5] = np.nan
     with pytest.raises(ValueError, match="missing values"):
         V2STimeSeriesClassifier(max_epochs=1, **FAST).fit(X_nan, y[keep])
-    # 6 channels x 3000 points cannot fit into the 16,000-sample input.
+    # 6 channels x 3000 points placed as given cannot fit into the 16,000-sample input.
     X_long = np.zeros((4, 6, 3000))
     X_long[:2] += 1.0
     with pytest.raises(ValueError, match="16000"):
-        V2STimeSeriesClassifier(max_epochs=1, **FAST).fit(X_long, np.array(["a", "a", "b", "b"]))
+        V2STimeSeriesClassifier(max_epochs=1, resample_length=None, **FAST).fit(
+            X_long, np.array(["a", "a", "b", "b"]))
 
 
 # ------------------------------------------------------------------ padding

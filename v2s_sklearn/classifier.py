@@ -94,7 +94,7 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
         Column names of a DataFrame seen in ``fit``.
     n_channels_, n_timepoints_ : int
         Channels and time points per series.
-    series_length_ : int
+    placed_length_ : int
         Time points per series as placed: ``n_timepoints_``, or fewer when
         ``resample_length`` shrinks long series.
     n_segments_, mask_ : int, bool
@@ -234,9 +234,9 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
         if self.device_.type != "cpu":  # the CPU copy serves CPU fits; a GPU fit trains a copy
             model = copy.deepcopy(model).to(self.device_)
         X, y = self._validate_training_data(X, y)
-        self.series_length_ = placed_length(self.n_timepoints_, self.resample_length)
+        self.placed_length_ = placed_length(self.n_timepoints_, self.resample_length)
         self.n_segments_ = resolve_n_segments(self.n_segments, model.input_length,
-                                              self.n_channels_ * self.series_length_)
+                                              self.n_channels_ * self.placed_length_)
         self.mask_ = bool(self.mask)
         self.readout_ = resolve_readout(self.readout, len(self.classes_), model.offers_pooled)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -244,7 +244,7 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
             train_rows, valid_rows = split_validation(y, self.validation_fraction, seed)
         else:
             X, y, train_rows, valid_rows = append_validation(self, X, y, X_val, y_val)
-        X = _resample(X, self.series_length_)
+        X = _resample(X, self.placed_length_)
         runs = self._fit_candidates(model, X, y, train_rows, valid_rows, seed)
         self._keep(min(runs, key=lambda run: run.best_loss))
         if self.input_scaling_ is None:
@@ -442,7 +442,7 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
                  spectral: bool = True) -> ReprogrammedModel:
         """The reprogrammed network of the fitted placement: the one function that
         builds it, for fit (``theta`` zero, ``dropout``) and prediction (``theta_``)."""
-        reprogrammer = Reprogrammer(model.input_length, self._series_length, self.n_channels_,
+        reprogrammer = Reprogrammer(model.input_length, self._placed_length, self.n_channels_,
                                     self.n_segments_, self.mask_, dropout, theta=theta)
         return ReprogrammedModel(model, reprogrammer.to(device), spectral=spectral)
 
@@ -492,12 +492,12 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
             Apply the fitted input scaling (``input_mean_``, ``input_scale_``);
             False returns the validated series unscaled.
         resample : bool, default=True
-            Resample to ``series_length_`` points (``resample_length``); False
+            Resample to ``placed_length_`` points (``resample_length``); False
             keeps the series' own ``n_timepoints_`` (then ``scale`` must be False).
 
         Returns
         -------
-        ndarray of shape (n_series, n_channels, series_length_), float32
+        ndarray of shape (n_series, n_channels, placed_length_), float32
             ``n_timepoints_`` points with ``resample=False``.
         """
         check_is_fitted(self, "n_timepoints_")
@@ -506,13 +506,13 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
                              "use scale=False with resample=False")
         series = check_series(self, X, allow_nan=self.nan_marks_padding)
         if resample:
-            series = _resample(series, self._series_length)
+            series = _resample(series, self._placed_length)
         return scale_series(series, self.input_mean_, self.input_scale_) if scale else series
 
     @property
-    def _series_length(self) -> int:
+    def _placed_length(self) -> int:
         # Models pickled before resample_length placed series at their own length.
-        return getattr(self, "series_length_", self.n_timepoints_)
+        return getattr(self, "placed_length_", self.n_timepoints_)
 
     @in_task_threads  # inside a Dask worker: its share of threads (v2s_sklearn.parallel)
     def source_logits(self, X: Any, *, reprogrammed: bool = True) -> np.ndarray:

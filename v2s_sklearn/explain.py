@@ -77,7 +77,7 @@ def saliency(classifier: Any, X: Any, target: Any = None, *,
     # The series as given: gradients reach each of its values through the
     # resampling (resample_length) and the input scaling.
     series = classifier.network_input(X, scale=False, resample=False)
-    length = getattr(classifier, "series_length_", series.shape[-1])
+    length = getattr(classifier, "placed_length_", series.shape[-1])
     targets = None if target is None else _targets(classifier, len(series), target)
     # The waveform path: the STFT-domain one does not differentiate w.r.t. x.
     network, matrix, device = _network(classifier)
