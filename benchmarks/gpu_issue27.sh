@@ -14,13 +14,7 @@
 # Carried: .whl/ (sktime, scikit-base, POT wheels) and .study/ucr36.tar.xz (the 36 sets,
 # ../shared/data/ucr and ucr-more). Usage: bash benchmarks/gpu_issue27.sh
 set -uo pipefail
-OUT=${OUT:-gpu_out}; mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-  --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
-export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
-mkdir -p /tmp/data /tmp/ucr36 && tar -xJf .study/ucr36.tar.xz -C /tmp/data || exit 1
-ln -sf /tmp/data/ucr/* /tmp/data/ucr-more/* /tmp/ucr36/
+source benchmarks/gpu_issue27_setup.sh
 ls /tmp/ucr36 | wc -l | tee "$OUT/n_datasets.txt"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
 

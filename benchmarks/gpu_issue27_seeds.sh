@@ -7,13 +7,7 @@
 # Member i has random_state cut + 1000 * i (member 0 is the single default fit).
 # Carried: .whl/ and .study/ucr36.tar.xz, as for gpu_issue27.sh.
 set -uo pipefail
-OUT=${OUT:-gpu_out}; mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-  --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
-export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
-mkdir -p /tmp/data /tmp/ucr36 && tar -xJf .study/ucr36.tar.xz -C /tmp/data || exit 1
-ln -sf /tmp/data/ucr/* /tmp/data/ucr-more/* /tmp/ucr36/
+source benchmarks/gpu_issue27_setup.sh
 started=$(date +%s)
 timeout ${STUDY_SECONDS:-280} python3 benchmarks/select_defaults.py --data-dir /tmp/ucr36 \
   --grid '{"seed": [0, 1, 2, 3, 4]}' --repeats 2 --n-jobs ${N_PROC:-14} --device cuda \
