@@ -78,8 +78,9 @@ def main() -> None:
               f"{per_set.loc[many_sets, column].mean():.3f} | "
               f"{per_set.loc[few_sets, column].mean():.3f} | {vs_labels} | {vs_rocket} | "
               f"{'-' if fit is None else f'{fit:.0f}'} |")
-    print(f"\nfeatures against labels, 10+ classes: {wlt((table['features'] - table['labels'])[many])}"
-          f"; fewer: {wlt((table['features'] - table['labels'])[~many])}")
+    gain = table["features"] - table["labels"]
+    print(f"\nfeatures against labels, 10+ classes: {wlt(gain[many])}; "
+          f"fewer: {wlt(gain[~many])}")
     for cut in sorted(table.index.get_level_values(1).unique()):
         part = table.xs(cut, level=1)
         print(f"cut {cut}: labels {part['labels'].mean():.3f}, auto {part['auto'].mean():.3f}, "
@@ -115,6 +116,36 @@ def main() -> None:
     print("at or below the majority-class rate of TEST: v2s "
           f"{list(wide.index[wide['v2s'] <= majority + 1e-9])}, MiniRocket "
           f"{list(wide.index[wide['minirocket'] <= majority + 1e-9])}")
+    if (RESULTS / "test36_cpu.csv").exists():
+        final_test(info)
+
+
+
+def final_test(info: dict) -> None:
+    """The TEST run of today's defaults (``test36_cpu.csv``) beside MiniRocket, with
+    the GPU run's ``v2s`` (``readout="auto"`` without resampling) for reference."""
+    test = pd.read_csv(RESULTS / "test36_cpu.csv")
+    wide = test.pivot_table(index="dataset", columns="method", values="accuracy")
+    fit = test.pivot_table(index="dataset", columns="method", values="fit_seconds")
+    before = pd.read_csv(RESULTS / "test36_gpu.csv").pivot_table(
+        index="dataset", columns="method", values="accuracy")["v2s"]
+    print("\nTEST of today's defaults (CPU run)\n")
+    print("| dataset | classes | length | v2s (defaults) | MiniRocket | v2s fit s | "
+          "MiniRocket fit s | GPU run's v2s (no resampling) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name in wide.index:
+        classes, length, _ = info[name]
+        print(f"| {name} | {classes} | {length} | {wide.loc[name, 'v2s']:.3f} | "
+              f"{wide.loc[name, 'minirocket']:.3f} | {fit.loc[name, 'v2s']:.1f} | "
+              f"{fit.loc[name, 'minirocket']:.1f} | {before.get(name, np.nan):.3f} |")
+    print(f"| mean | | | {wide['v2s'].mean():.3f} | {wide['minirocket'].mean():.3f} | "
+          f"{fit['v2s'].sum():.0f} (sum) | {fit['minirocket'].sum():.0f} (sum) | "
+          f"{before.reindex(wide.index).mean():.3f} |")
+    long = wide.index.map(lambda n: info[n][1] > 300)
+    print(f"\nv2s vs MiniRocket: {wlt(wide['v2s'] - wide['minirocket'])}; longer than 300 "
+          f"points ({int(np.sum(long))}): {wide.loc[long, 'v2s'].mean():.3f} against the GPU "
+          f"run's {before.reindex(wide.index)[long].mean():.3f} (MiniRocket "
+          f"{wide.loc[long, 'minirocket'].mean():.3f})")
 
 
 if __name__ == "__main__":

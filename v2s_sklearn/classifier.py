@@ -77,8 +77,8 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
     into each class. Only ``theta`` is trained (Yang, Tsai and Chen, ICML 2021).
     The paper's exact method is ``label_mapping="random", n_segments=1,
     input_scaling=None, learning_rate_schedule="constant", readout="labels",
-    resample_length=None`` with ``acoustic_model="v2sa-synth"``. ``docs/estimator.md`` gives the
-    measurements behind every default.
+    resample_length=None`` with ``acoustic_model="v2sa-synth"``.
+    ``docs/estimator.md`` gives the measurements behind every default.
 
     Parameters
     ----------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
+
 def fit_input_scaling(X: np.ndarray, scaling: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Per-time-point mean and scale of ``X`` for ``scaling``.
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -323,8 +323,7 @@ def infer(network: torch.nn.Module, X: torch.Tensor, spectra: torch.Tensor | Non
     """Source logits of ``X`` in batches of ``EVAL_BATCH_SIZE`` (call in eval mode);
     with ``pooled=True``, ``(logits, pooled activations)``."""
     out = [network(X[i : i + EVAL_BATCH_SIZE], None,
-                   None if spectra is None else spectra[i : i + EVAL_BATCH_SIZE],
-                   **({"pooled": True} if pooled else {}))
+                   None if spectra is None else spectra[i : i + EVAL_BATCH_SIZE], pooled)
            for i in range(0, len(X), EVAL_BATCH_SIZE)]
     if pooled:
         return torch.cat([o[0] for o in out]), torch.cat([o[1] for o in out])
