@@ -497,8 +497,9 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_series, n_channels, placed_length_), float32
-            ``n_timepoints_`` points with ``resample=False``.
+        ndarray of shape (n_series, n_channels, n_points), float32
+            ``n_points`` is ``placed_length_``, or ``n_timepoints_`` with
+            ``resample=False``.
         """
         check_is_fitted(self, "n_timepoints_")
         if scale and not resample:
