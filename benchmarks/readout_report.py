@@ -24,6 +24,13 @@ from v2s_sklearn.readout import FEATURES_MIN_CLASSES
 RESULTS = Path(__file__).parent / "results"
 
 
+def read_benchmark(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accuracy and fit seconds of a ``v2s benchmark`` CSV, one row per dataset."""
+    rows = pd.read_csv(RESULTS / name)
+    return tuple(rows.pivot_table(index="dataset", columns="method", values=values)
+                 for values in ("accuracy", "fit_seconds"))
+
+
 def wlt(delta: pd.Series) -> str:
     return (f"{int((delta > 1e-9).sum())}/{int((delta < -1e-9).sum())}/"
             f"{int((delta.abs() <= 1e-9).sum())}")
@@ -86,9 +93,7 @@ def main() -> None:
         print(f"cut {cut}: labels {part['labels'].mean():.3f}, auto {part['auto'].mean():.3f}, "
               f"MiniRocket {part['minirocket'].mean():.3f}")
 
-    test = pd.read_csv(RESULTS / "test36_gpu.csv")
-    wide = test.pivot_table(index="dataset", columns="method", values="accuracy")
-    fit = test.pivot_table(index="dataset", columns="method", values="fit_seconds")
+    wide, fit = read_benchmark("test36_gpu.csv")
     print("\nTEST (official splits), one run\n")
     print("| dataset | classes | length | majority class of TEST | v2s (defaults) | "
           "v2s-labels | MiniRocket | v2s fit s |")
@@ -124,11 +129,8 @@ def main() -> None:
 def final_test(info: dict) -> None:
     """The TEST run of today's defaults (``test36_cpu.csv``) beside MiniRocket, with
     the GPU run's ``v2s`` (``readout="auto"`` without resampling) for reference."""
-    test = pd.read_csv(RESULTS / "test36_cpu.csv")
-    wide = test.pivot_table(index="dataset", columns="method", values="accuracy")
-    fit = test.pivot_table(index="dataset", columns="method", values="fit_seconds")
-    before = pd.read_csv(RESULTS / "test36_gpu.csv").pivot_table(
-        index="dataset", columns="method", values="accuracy")["v2s"]
+    wide, fit = read_benchmark("test36_cpu.csv")
+    before = read_benchmark("test36_gpu.csv")[0]["v2s"]
     print("\nTEST of today's defaults (CPU run)\n")
     print("| dataset | classes | length | v2s (defaults) | MiniRocket | v2s fit s | "
           "MiniRocket fit s | GPU run's v2s (no resampling) |")
