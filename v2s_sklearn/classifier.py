@@ -556,7 +556,8 @@ class V2SClassifier(VersionedPickleMixin, ClassifierMixin, BaseEstimator):
             logits, pooled = chunked_logits(network, X), None
         else:
             logits, pooled = chunked_logits(network, X, pooled=True)
-            pooled = pooled.cpu().double()
+            # The head reads the activations too: they must be finite as the logits are.
+            pooled = finite_logits(pooled, X, self.acoustic_model).cpu().double()
         logits = finite_logits(logits, X, self.acoustic_model).cpu().double()
         matrix = torch.tensor(self.label_weights_)  # a copy: a loaded model may be read-only
         with torch.no_grad():
